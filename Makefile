@@ -1,0 +1,31 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+SHELL := /bin/bash
+GO    ?= go
+
+.PHONY: demo dev test unit vet tools build
+
+## demo: run the engine end to end on embedded defaults (sandbox delivery)
+demo:
+	@deploy/dev/demo.sh
+
+## dev: keep a dev server (UI :8233), Postgres and a worker running
+dev:
+	@deploy/dev/dev.sh
+
+## test: vet, unit tests and integration tests (real dev server, real Postgres), all with -race
+test:
+	@deploy/dev/test.sh
+
+## unit: the tests that need neither Temporal nor Postgres
+unit:
+	$(GO) test -race -short ./...
+
+vet:
+	$(GO) vet ./...
+
+## tools: build the pinned Temporal CLI into .tools/bin
+tools:
+	@bash -c '. deploy/dev/lib.sh && ensure_temporal_cli'
+
+build:
+	$(GO) build -o bin/ ./worker ./starter

@@ -1,0 +1,323 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/outreach-engine/outreach/internal/channel/sandbox"
+	"github.com/outreach-engine/outreach/internal/customer"
+	"github.com/outreach-engine/outreach/internal/journey"
+	"github.com/outreach-engine/outreach/internal/ledger"
+	"github.com/outreach-engine/outreach/workflows"
+)
+
+// ErrJourneysFailed means at least one journey failed or could not start.
+var ErrJourneysFailed = errors.New("some journeys failed")
+
+// startParallelism bounds concurrent StartWorkflow calls.
+const startParallelism = 16
+
+type startOutcome struct {
+	customerID string
+	workflowID string
+	run        client.WorkflowRun
+	err        error
+	result     workflows.JourneyResult
+}
+
+func cmdStart(ctx context.Context, a *App, args []string) error {
+	fs := flags(a, "start")
+	name := fs.String("journey", "", "built-in journey name (required): welcome")
+	customerID := fs.String("customer", "", "start for this customer id")
+	all := fs.Bool("all", false, "start for every customer (internal, subsidiary and affiliate accounts are never included)")
+	maxWait := fs.Duration("max-wait", 0, "cap every wait step at this duration (for demos; 0 keeps the journey's waits)")
+	wait := fs.Bool("wait", false, "wait for the journeys to finish and print what each customer received")
+	reentry := fs.Bool("reentry", false, "start again for customers who already went through this journey")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *name == "" {
+		return fmt.Errorf("%w: --journey is required", ErrUsage)
+	}
+	if (*customerID == "") == !*all {
+		return fmt.Errorf("%w: give exactly one of --customer ID or --all", ErrUsage)
+	}
+	def, ok := journey.Builtin(*name)
+	if !ok {
+		return fmt.Errorf("%w: unknown journey %q (built-in: welcome)", ErrUsage, *name)
+	}
+	if *maxWait > 0 {
+		def = capWaits(def, *maxWait)
+	}
+	if err := def.Validate(); err != nil {
+		return fmt.Errorf("journey %s is not valid:\n%w", def.Name, err)
+	}
+
+	pool, err := a.DB(ctx)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	if *all {
+		if ids, err = customer.JourneyEligibleIDs(ctx, pool); err != nil {
+			return err
+		}
+	} else {
+		c, err := customer.Get(ctx, pool, *customerID)
+		if err != nil {
+			return err
+		}
+		if c.AccountType != customer.AccountCustomer {
+			return fmt.Errorf("customer %s is a %s account: only customers enter journeys", c.ID, c.AccountType)
+		}
+		ids = []string{c.ID}
+	}
+	tc, err := a.Temporal()
+	if err != nil {
+		return err
+	}
+
+	reuse := enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
+	if *reentry {
+		reuse = enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+	}
+	outcomes := make([]startOutcome, len(ids))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(startParallelism)
+	for i, id := range ids {
+		g.Go(func() error {
+			o := &outcomes[i]
+			o.customerID, o.workflowID = id, workflows.WorkflowID(def.Name, id)
+			o.run, o.err = tc.ExecuteWorkflow(gctx, client.StartWorkflowOptions{
+				ID:                    o.workflowID,
+				TaskQueue:             workflows.TaskQueue,
+				WorkflowIDReusePolicy: reuse,
+			}, workflows.Journey, workflows.JourneyInput{CustomerID: id, Journey: def})
+			return nil
+		})
+	}
+	_ = g.Wait()
+
+	started, refused := 0, 0
+	for _, o := range outcomes {
+		if o.err != nil {
+			refused++
+			fmt.Fprintf(a.Err, "%s: not started: %v\n", o.customerID, startError(o.err))
+			continue
+		}
+		started++
+	}
+	fmt.Fprintf(a.Out, "started %d journeys %q (version %d), %d not started\n", started, def.Name, def.Version, refused)
+	if !*wait {
+		if refused > 0 {
+			return fmt.Errorf("%w: %d not started", ErrJourneysFailed, refused)
+		}
+		return nil
+	}
+	return waitAndReport(ctx, a, outcomes, refused)
+}
+
+func startError(err error) error {
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &already) {
+		return errors.New("this customer already has this journey (running or finished); use --reentry to start it again")
+	}
+	return err
+}
+
+// capWaits shortens every wait step to at most d.
+func capWaits(def journey.Definition, d time.Duration) journey.Definition {
+	steps := make([]journey.Step, len(def.Steps))
+	copy(steps, def.Steps)
+	for i := range steps {
+		if steps[i].Kind == journey.StepWait && steps[i].Wait > d {
+			steps[i].Wait = d
+		}
+	}
+	def.Steps = steps
+	return def
+}
+
+func waitAndReport(ctx context.Context, a *App, outcomes []startOutcome, refused int) error {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, startParallelism)
+	for i := range outcomes {
+		if outcomes[i].err != nil {
+			continue
+		}
+		wg.Add(1)
+		go func(o *startOutcome) {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			o.err = o.run.Get(ctx, &o.result)
+		}(&outcomes[i])
+	}
+	wg.Wait()
+
+	pool, err := a.DB(ctx)
+	if err != nil {
+		return err
+	}
+	completed, failed, sent, blocked := 0, refused, 0, 0
+	for _, o := range outcomes {
+		if o.run == nil {
+			continue
+		}
+		if o.err != nil {
+			failed++
+			fmt.Fprintf(a.Out, "%s  journey failed: %v\n", o.customerID, o.err)
+			continue
+		}
+		completed++
+		sent += o.result.Count(ledger.Sent)
+		blocked += o.result.Count(ledger.Blocked)
+		if err := printReceived(ctx, a, pool, o); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(a.Out, "journeys=%d completed=%d failed=%d touches_sent=%d touches_blocked=%d\n",
+		len(outcomes), completed, failed, sent, blocked)
+	if failed > 0 {
+		return fmt.Errorf("%w: %d of %d", ErrJourneysFailed, failed, len(outcomes))
+	}
+	return nil
+}
+
+func printReceived(ctx context.Context, a *App, db interface {
+	sandbox.Querier
+}, o startOutcome) error {
+	recs, err := sandbox.ForCustomer(ctx, db, o.customerID)
+	if err != nil {
+		return err
+	}
+	byTouch := make(map[int64]sandbox.Record, len(recs))
+	for _, r := range recs {
+		byTouch[r.TouchID] = r
+	}
+	fmt.Fprintf(a.Out, "%s\n", o.customerID)
+	for _, s := range o.result.Steps {
+		if s.Channel == "" {
+			continue
+		}
+		switch s.Status {
+		case ledger.Sent:
+			r := byTouch[s.TouchID]
+			what := r.Subject
+			if what == "" {
+				what = firstLine(r.Body)
+			}
+			fmt.Fprintf(a.Out, "  sent     %-5s to %s: %s\n", s.Channel, r.Recipient, what)
+		default:
+			fmt.Fprintf(a.Out, "  %-8s %-5s (%s)\n", s.Status, s.Channel, s.Reason)
+		}
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	if r := []rune(s); len(r) > 72 {
+		s = string(r[:69]) + "..."
+	}
+	return s
+}
+
+func cmdStatus(ctx context.Context, a *App, args []string) error {
+	fs := flags(a, "status")
+	name := fs.String("journey", "", "journey name (required)")
+	customerID := fs.String("customer", "", "customer id (required)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *name == "" || *customerID == "" {
+		return fmt.Errorf("%w: --journey and --customer are required", ErrUsage)
+	}
+	tc, err := a.Temporal()
+	if err != nil {
+		return err
+	}
+	id := workflows.WorkflowID(*name, *customerID)
+	desc, err := tc.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return fmt.Errorf("customer %s has no journey %q", *customerID, *name)
+		}
+		return err
+	}
+	var state workflows.JourneyState
+	q, err := tc.QueryWorkflow(ctx, id, "", workflows.QueryState)
+	if err == nil {
+		err = q.Get(&state)
+	}
+	if err != nil {
+		return fmt.Errorf("query %s: %w", id, err)
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	status := strings.ToLower(strings.TrimPrefix(info.GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_"))
+	if *asJSON {
+		return json.NewEncoder(a.Out).Encode(struct {
+			WorkflowID string                 `json:"workflow_id"`
+			Status     string                 `json:"status"`
+			State      workflows.JourneyState `json:"state"`
+		}{id, status, state})
+	}
+	fmt.Fprintf(a.Out, "%s  %s  journey %s v%d", id, status, state.Journey, state.Version)
+	if state.CurrentStep != "" {
+		fmt.Fprintf(a.Out, "  at step %s", state.CurrentStep)
+	}
+	fmt.Fprintln(a.Out)
+	for _, s := range state.Steps {
+		if s.Channel == "" {
+			fmt.Fprintf(a.Out, "  %-16s %s done\n", s.StepID, s.Kind)
+			continue
+		}
+		fmt.Fprintf(a.Out, "  %-16s %s %-5s %s %s\n", s.StepID, s.Kind, s.Channel, s.Status, s.Reason)
+	}
+	return nil
+}
+
+func cmdLedger(ctx context.Context, a *App, args []string) error {
+	fs := flags(a, "ledger")
+	customerID := fs.String("customer", "", "customer id (required)")
+	asJSON := fs.Bool("json", false, "print one JSON array")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *customerID == "" {
+		return fmt.Errorf("%w: --customer is required", ErrUsage)
+	}
+	pool, err := a.DB(ctx)
+	if err != nil {
+		return err
+	}
+	touches, err := ledger.ForCustomer(ctx, pool, *customerID)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(a.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(touches)
+	}
+	if len(touches) == 0 {
+		fmt.Fprintf(a.Out, "no touches for customer %s\n", *customerID)
+	}
+	for _, t := range touches {
+		fmt.Fprintf(a.Out, "%s  %-8s %-5s %-13s %s/%s %s\n", t.CreatedAt.Format(time.RFC3339), t.Status, t.Channel,
+			t.Intent, t.Journey, t.StepID, t.Reason)
+	}
+	return nil
+}
