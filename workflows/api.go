@@ -80,3 +80,31 @@ func (r JourneyResult) Count(s ledger.Status) int {
 	}
 	return n
 }
+
+// SignalEvent delivers a customer event (from webhooks, the call desk or the
+// preference center) to a running journey. The journey-definition work
+// handles it (wait_for, exit events); senders only need the name and type.
+const SignalEvent = "event"
+
+// EventKind is what happened.
+type EventKind string
+
+const (
+	EventDelivered     EventKind = "delivered"
+	EventOpened        EventKind = "opened"
+	EventClicked       EventKind = "clicked"
+	EventReplied       EventKind = "replied"
+	EventPurchased     EventKind = "purchased"
+	EventCallCompleted EventKind = "call_completed"
+	EventUnsubscribed  EventKind = "unsubscribed"
+	EventBounced       EventKind = "bounced"
+)
+
+// Event is the payload of SignalEvent. It carries ids and kinds, no PII.
+type Event struct {
+	Kind    EventKind    `json:"kind"`
+	TouchID int64        `json:"touch_id,omitempty"`
+	Channel channel.Name `json:"channel,omitempty"`
+	// Detail is a short non-personal qualifier, e.g. a call outcome.
+	Detail string `json:"detail,omitempty"`
+}
