@@ -105,6 +105,14 @@ var unsafeIdent = regexp.MustCompile(`[^a-z0-9_]+`)
 // every migration applied. The schema is dropped when the test ends.
 func Postgres(t testing.TB) *pgxpool.Pool {
 	t.Helper()
+	pool, _ := PostgresURL(t)
+	return pool
+}
+
+// PostgresURL is Postgres, and also returns a connection URL for the same
+// schema, for code under test that connects by itself (the CLI, the worker).
+func PostgresURL(t testing.TB) (*pgxpool.Pool, string) {
+	t.Helper()
 	Integration(t)
 	adminURL := os.Getenv("OUTREACH_PG_ADMIN_URL")
 	if adminURL == "" {
@@ -156,7 +164,15 @@ func Postgres(t testing.TB) *pgxpool.Pool {
 	if _, err := store.Migrate(ctx, pool); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	return pool
+	return pool, withSearchPath(adminURL, schema)
+}
+
+func withSearchPath(url, schema string) string {
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	return url + sep + "search_path=" + schema
 }
 
 func redact(url string) string {

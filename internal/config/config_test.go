@@ -1,0 +1,39 @@
+package config
+
+import (
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestDefaultsWorkOnADeveloperMachine(t *testing.T) {
+	for _, s := range Settings {
+		t.Setenv(s.Env, "")
+	}
+	c, err := Load()
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:7233", c.TemporalAddress)
+	assert.Equal(t, "default", c.TemporalNamespace)
+	assert.Equal(t, "sandbox", c.DeliveryMode)
+	assert.Equal(t, slog.LevelInfo, c.LogLevel)
+	assert.Equal(t, 30*time.Second, c.ShutdownGrace)
+}
+
+func TestBadValuesAreNamed(t *testing.T) {
+	cases := map[string]string{
+		"LOG_LEVEL":               "loud",
+		"OUTREACH_SHUTDOWN_GRACE": "soon",
+		"OUTREACH_DELIVERY_MODE":  "carrier-pigeon",
+	}
+	for env, val := range cases {
+		t.Run(env, func(t *testing.T) {
+			t.Setenv(env, val)
+			_, err := Load()
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), env)
+		})
+	}
+}
