@@ -9,6 +9,7 @@ set -euo pipefail
 
 ensure_temporal_cli
 ensure_postgres
+trap stop_private_postgres EXIT
 ensure_database outreach_demo --fresh
 build_binaries
 ensure_temporal_server
@@ -22,6 +23,7 @@ cleanup() {
   [ -n "$WORKER_PID" ] && kill -TERM "$WORKER_PID" 2>/dev/null && wait "$WORKER_PID" 2>/dev/null
   [ -n "$TEMPORAL_DEV_PID" ] && kill -TERM "$TEMPORAL_DEV_PID" 2>/dev/null && wait "$TEMPORAL_DEV_PID" 2>/dev/null
   WORKER_PID= TEMPORAL_DEV_PID=
+  stop_private_postgres
   return 0
 }
 trap cleanup EXIT

@@ -11,7 +11,7 @@ ensure_postgres
 ensure_database outreach_dev
 build_binaries
 ensure_temporal_server "$DEV_DIR/temporal.db"
-trap '[ -n "$TEMPORAL_DEV_PID" ] && kill -TERM "$TEMPORAL_DEV_PID" 2>/dev/null; wait' EXIT
+trap '[ -n "$TEMPORAL_DEV_PID" ] && kill -TERM "$TEMPORAL_DEV_PID" 2>/dev/null; wait; stop_private_postgres' EXIT
 
 "$ROOT/bin/starter" db migrate
 "$ROOT/bin/starter" customers import --file "$ROOT/deploy/dev/sample/customers.jsonl"

@@ -62,20 +62,32 @@ start_private_postgres() {
     # initdb refuses to run as root: run the private server as the postgres user.
     id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
     run=(runuser -u postgres --)
-    mkdir -p "$data" "$sock"; chown postgres "$data" "$sock"; chmod 700 "$data"
+    mkdir -p "$data" "$sock"; touch "$DEV_DIR/postgres.log"
+    chown postgres "$data" "$sock" "$DEV_DIR/postgres.log"; chmod 700 "$data"
   fi
   if [ ! -s "$data/PG_VERSION" ]; then
     log "initialising a private PostgreSQL in .dev/pgdata"
     "${run[@]}" "$bindir/initdb" -D "$data" -U postgres --auth=trust -E UTF8 >/dev/null || die "initdb failed"
   fi
+  PG_STARTED_BY_US=
   if ! "$bindir/pg_isready" -q -h 127.0.0.1 -p "$port"; then
     log "starting the private PostgreSQL on 127.0.0.1:$port"
+    PG_STARTED_BY_US=1
     mkdir -p "$sock"
     "${run[@]}" "$bindir/pg_ctl" -D "$data" -l "$DEV_DIR/postgres.log" -w \
       -o "-h 127.0.0.1 -p $port -k $sock" start >/dev/null || die "pg_ctl start failed (see .dev/postgres.log)"
   fi
   OUTREACH_PG_ADMIN_URL="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
   export OUTREACH_PG_ADMIN_URL
+}
+
+# stop_private_postgres stops the private server if this script started it.
+stop_private_postgres() {
+  [ -n "${PG_STARTED_BY_US:-}" ] || return 0
+  local run=()
+  [ "$(id -u)" = 0 ] && run=(runuser -u postgres --)
+  "${run[@]}" "$(pg_bindir)/pg_ctl" -D "$DEV_DIR/pgdata" stop -m fast >/dev/null 2>&1 || true
+  PG_STARTED_BY_US=
 }
 
 # ensure_database NAME [--fresh] creates database NAME on the admin server

@@ -7,6 +7,7 @@ set -euo pipefail
 
 ensure_temporal_cli
 ensure_postgres
+trap stop_private_postgres EXIT
 export OUTREACH_TEMPORAL_CLI="$TEMPORAL_CLI"
 export OUTREACH_REQUIRE_INTEGRATION=1
 cd "$ROOT"
