@@ -78,9 +78,12 @@ func commands() []command {
 	return []command{
 		{"db migrate", "apply the embedded database migrations", cmdMigrate},
 		{"customers import", "import customers from a JSON-lines file", cmdImport},
-		{"start", "start a journey for one customer or all customers", cmdStart},
+		{"start", "start a journey for a customer, a list, a segment or everyone", cmdStart},
 		{"status", "show where one customer's journey is", cmdStatus},
 		{"ledger", "list a customer's touches from the contact ledger", cmdLedger},
+		{"cancel", "cancel a journey for one customer, a list, a segment or everyone", cmdCancel},
+		{"report", "a journey's funnel per step and its variants side by side", cmdReport},
+		{"segments save", "store a segment file in the database under its name", cmdSegmentSave},
 	}
 }
 

@@ -9,13 +9,11 @@ import (
 	"sync"
 	"time"
 
-	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"golang.org/x/sync/errgroup"
 
+	"github.com/outreach-engine/outreach/internal/bulk"
 	"github.com/outreach-engine/outreach/internal/channel/sandbox"
-	"github.com/outreach-engine/outreach/internal/customer"
 	"github.com/outreach-engine/outreach/internal/journey"
 	"github.com/outreach-engine/outreach/internal/ledger"
 	"github.com/outreach-engine/outreach/workflows"
@@ -24,7 +22,7 @@ import (
 // ErrJourneysFailed means at least one journey failed or could not start.
 var ErrJourneysFailed = errors.New("some journeys failed")
 
-// startParallelism bounds concurrent StartWorkflow calls.
+// startParallelism bounds how many journeys --wait follows at once.
 const startParallelism = 16
 
 type startOutcome struct {
@@ -38,8 +36,8 @@ type startOutcome struct {
 func cmdStart(ctx context.Context, a *App, args []string) error {
 	fs := flags(a, "start")
 	name := fs.String("journey", "", "built-in journey name (required): welcome")
-	customerID := fs.String("customer", "", "start for this customer id")
-	all := fs.Bool("all", false, "start for every customer (internal, subsidiary and affiliate accounts are never included)")
+	var who audienceFlags
+	who.register(fs)
 	maxWait := fs.Duration("max-wait", 0, "cap every wait step at this duration (for demos; 0 keeps the journey's waits)")
 	wait := fs.Bool("wait", false, "wait for the journeys to finish and print what each customer received")
 	reentry := fs.Bool("reentry", false, "start again for customers who already went through this journey")
@@ -49,8 +47,8 @@ func cmdStart(ctx context.Context, a *App, args []string) error {
 	if *name == "" {
 		return fmt.Errorf("%w: --journey is required", ErrUsage)
 	}
-	if (*customerID == "") == !*all {
-		return fmt.Errorf("%w: give exactly one of --customer ID or --all", ErrUsage)
+	if err := who.check(); err != nil {
+		return err
 	}
 	def, ok := journey.Builtin(*name)
 	if !ok {
@@ -67,72 +65,58 @@ func cmdStart(ctx context.Context, a *App, args []string) error {
 	if err != nil {
 		return err
 	}
-	var ids []string
-	if *all {
-		if ids, err = customer.JourneyEligibleIDs(ctx, pool); err != nil {
-			return err
-		}
-	} else {
-		c, err := customer.Get(ctx, pool, *customerID)
-		if err != nil {
-			return err
-		}
-		if c.AccountType != customer.AccountCustomer {
-			return fmt.Errorf("customer %s is a %s account: only customers enter journeys", c.ID, c.AccountType)
-		}
-		ids = []string{c.ID}
+	aud, err := who.resolve(ctx, a, pool)
+	if err != nil {
+		return err
+	}
+	if who.dryRun {
+		printDryRun(a, fmt.Sprintf("start journey %s (version %d) for", def.Name, def.Version), aud)
+		return nil
 	}
 	tc, err := a.Temporal()
 	if err != nil {
 		return err
 	}
-
-	reuse := enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
-	if *reentry {
-		reuse = enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+	var (
+		mu   sync.Mutex
+		runs = map[string]client.WorkflowRun{}
+	)
+	starter := bulk.JourneyStarter{
+		Client: tc, Journey: def.Name, Reentry: *reentry,
+		Input: func(id string) workflows.JourneyInput {
+			return workflows.JourneyInput{CustomerID: id, Journey: def}
+		},
+		OnRun: func(id string, run client.WorkflowRun) {
+			mu.Lock()
+			runs[id] = run
+			mu.Unlock()
+		},
 	}
-	outcomes := make([]startOutcome, len(ids))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(startParallelism)
-	for i, id := range ids {
-		g.Go(func() error {
-			o := &outcomes[i]
-			o.customerID, o.workflowID = id, workflows.WorkflowID(def.Name, id)
-			o.run, o.err = tc.ExecuteWorkflow(gctx, client.StartWorkflowOptions{
-				ID:                    o.workflowID,
-				TaskQueue:             workflows.TaskQueue,
-				WorkflowIDReusePolicy: reuse,
-			}, workflows.Journey, workflows.JourneyInput{CustomerID: id, Journey: def})
-			return nil
-		})
+	res := bulk.Run(ctx, aud.IDs, bulk.Options{Parallel: who.parallel, Progress: progressFor(a, "starting", len(aud.IDs))}, starter.Start)
+	printFailures(a, res, "started")
+	fmt.Fprintf(a.Out, "journey %s (version %d) for %s: %s\n", def.Name, def.Version, aud.Source,
+		res.Summary("started", "already there"))
+	if res.Skipped > 0 && !*reentry {
+		fmt.Fprintf(a.Err, "%d customers already have journey %s (running or finished); --reentry starts it again once it has ended\n",
+			res.Skipped, def.Name)
 	}
-	_ = g.Wait()
-
-	started, refused := 0, 0
-	for _, o := range outcomes {
-		if o.err != nil {
-			refused++
-			fmt.Fprintf(a.Err, "%s: not started: %v\n", o.customerID, startError(o.err))
-			continue
+	refused := res.Failed()
+	if res.Interrupted {
+		return fmt.Errorf("interrupted: %w", context.Cause(ctx))
+	}
+	outcomes := make([]startOutcome, 0, len(runs))
+	for _, id := range aud.IDs {
+		if run, ok := runs[id]; ok {
+			outcomes = append(outcomes, startOutcome{customerID: id, workflowID: run.GetID(), run: run})
 		}
-		started++
 	}
-	fmt.Fprintf(a.Out, "started %d journeys %q (version %d), %d not started\n", started, def.Name, def.Version, refused)
-	if !*wait {
+	if !*wait || len(outcomes) == 0 {
 		if refused > 0 {
 			return fmt.Errorf("%w: %d not started", ErrJourneysFailed, refused)
 		}
 		return nil
 	}
 	return waitAndReport(ctx, a, outcomes, refused)
-}
-
-func startError(err error) error {
-	var already *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &already) {
-		return errors.New("this customer already has this journey (running or finished); use --reentry to start it again")
-	}
-	return err
 }
 
 // capWaits shortens every wait step to at most d.

@@ -214,7 +214,9 @@ func (r *Report) loadSteps(ctx context.Context, db store.DB) error {
 	})
 	for i := range r.Steps {
 		b := r.Steps[i].BlockedBy
-		sort.Slice(b, func(i, j int) bool { return b[i].Count > b[j].Count || (b[i].Count == b[j].Count && b[i].Rule < b[j].Rule) })
+		sort.Slice(b, func(i, j int) bool {
+			return b[i].Count > b[j].Count || (b[i].Count == b[j].Count && b[i].Rule < b[j].Rule)
+		})
 	}
 	return err
 }
