@@ -29,3 +29,12 @@ tools:
 
 build:
 	$(GO) build -o bin/ ./worker ./starter
+
+.PHONY: bench bench-start
+
+## bench: the benchmarks that need a dev server and Postgres
+bench: bench-start
+
+## bench-start: journeys started per second for 10,000 customers vs a bare Temporal baseline
+bench-start:
+	@deploy/dev/bench-start.sh
