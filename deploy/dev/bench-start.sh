@@ -8,9 +8,12 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-ensure_temporal_cli
+# OUTREACH_TEMPORAL_CLI may name a Temporal CLI binary to use as it is.
+if [ -z "${OUTREACH_TEMPORAL_CLI:-}" ] || [ ! -x "$OUTREACH_TEMPORAL_CLI" ]; then
+  ensure_temporal_cli
+  export OUTREACH_TEMPORAL_CLI="$TEMPORAL_CLI"
+fi
 ensure_postgres
 trap stop_private_postgres EXIT
-export OUTREACH_TEMPORAL_CLI="$TEMPORAL_CLI"
 cd "$ROOT"
 go run ./internal/bench/startbench "$@"

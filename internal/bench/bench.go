@@ -185,12 +185,14 @@ func Run(ctx context.Context, w io.Writer, c client.Client, db *pgxpool.Pool, cf
 			round, m.Name, m.Started, m.Failed, m.Elapsed.Seconds(), m.Rate())
 	}
 	for round := 1; round <= cfg.Rounds; round++ {
-		add(&sum.Baseline, Baseline(ctx, c, cfg.Customers, cfg.Parallel, fmt.Sprintf("baseline-%d", round)), round)
+		b := Baseline(ctx, c, cfg.Customers, cfg.Parallel, fmt.Sprintf("baseline-%d", round))
+		add(&sum.Baseline, b, round)
 		m, err := Engine(ctx, c, db, cfg.Parallel, fmt.Sprintf("bench-%d", round))
 		if err != nil {
 			return sum, err
 		}
 		add(&sum.Engine, m, round)
+		fmt.Fprintf(w, "round %d  ratio %.2f\n", round, m.Rate()/b.Rate())
 	}
 	return sum, nil
 }

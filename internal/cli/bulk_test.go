@@ -132,6 +132,7 @@ func TestReportAfterRealJourneys(t *testing.T) {
 	csvPath := filepath.Join(t.TempDir(), "welcome.csv")
 	require.NoError(t, Run(ctx, app, []string{"report", "--journey", "welcome", "--csv", csvPath}))
 	text := out.String()
+	t.Log("\n" + text)
 	assert.Contains(t, text, "journey welcome (version 1): "+strconv.Itoa(journeys)+" entries")
 	assert.Contains(t, text, report.NoEngagement)
 	assert.Contains(t, text, "blocked by consent.sms")

@@ -24,10 +24,15 @@ func WriteText(w io.Writer, r Report) error {
 		versions[i] = strconv.Itoa(v)
 	}
 	fmt.Fprintf(w, "journey %s (version %s): %d entries\n\n", r.Journey, strings.Join(versions, ", "), r.Entries)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "step\tchannel\tentered\tsent\tdeferred\tblocked\tfailed\tin flight\tdelivered\topened\tclicked\tconverted\tdropped out\t")
+	// Names read left-aligned, numbers right-aligned.
+	width := len("step")
 	for _, s := range r.Steps {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", s.StepID, s.Channel,
+		width = max(width, len(s.StepID))
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "%-*s  %-7s\tentered\tsent\tdeferred\tblocked\tfailed\tin flight\tdelivered\topened\tclicked\tconverted\tdropped out\t\n", width, "step", "channel")
+	for _, s := range r.Steps {
+		fmt.Fprintf(tw, "%-*s  %-7s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", width, s.StepID, s.Channel,
 			s.Entered, s.Sent, s.Deferred, s.Blocked, s.Failed, s.InFlight,
 			s.Delivered, s.Opened, s.Clicked, s.Converted, s.DroppedOut)
 	}
@@ -47,9 +52,13 @@ func WriteText(w io.Writer, r Report) error {
 	}
 	fmt.Fprintln(w, "\nvariants")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "variant\tcustomers\tsent\tsend rate\topened\tclicked\tconverted\tconversion\t")
+	vwidth := len("variant")
 	for _, v := range r.Variants {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%d\t%d\t%s\t\n", v.Name, v.Entered, v.Sent, pct(v.SendRate),
+		vwidth = max(vwidth, len(v.Name))
+	}
+	fmt.Fprintf(tw, "%-*s\tcustomers\tsent\tsend rate\topened\tclicked\tconverted\tconversion\t\n", vwidth, "variant")
+	for _, v := range r.Variants {
+		fmt.Fprintf(tw, "%-*s\t%d\t%d\t%s\t%d\t%d\t%d\t%s\t\n", vwidth, v.Name, v.Entered, v.Sent, pct(v.SendRate),
 			v.Opened, v.Clicked, v.Converted, pct(v.ConversionRate))
 	}
 	if err := tw.Flush(); err != nil {

@@ -168,8 +168,9 @@ func TestEngagementFromProviderEvents(t *testing.T) {
 
 	var out bytes.Buffer
 	require.NoError(t, WriteText(&out, r))
+	t.Log("\n" + out.String())
 	assert.NotContains(t, out.String(), NoEngagement)
-	assert.Contains(t, out.String(), "conversion +70.0 pts")
+	assert.Contains(t, out.String(), "conversion +70.0 pts (95% CI +28.9 pts to +89.2 pts)")
 	assert.Contains(t, out.String(), "the conversion difference excludes zero")
 
 	out.Reset()
