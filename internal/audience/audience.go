@@ -74,7 +74,7 @@ func One(ctx context.Context, db store.DB, id string) (Audience, error) {
 		return Audience{}, err
 	}
 	if acct != string(customer.AccountCustomer) {
-		return Audience{}, fmt.Errorf("customer %s is a %s account: only customers enter journeys", id, acct)
+		return Audience{}, fmt.Errorf("%s is not a customer (account type %s): only customers enter journeys", id, acct)
 	}
 	return Audience{Source: "customer " + id, IDs: []string{id}}, nil
 }

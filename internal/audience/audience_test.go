@@ -217,7 +217,7 @@ func TestOneAndAll(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"c-never", "c-nomail", "c-old", "c-recent"}, all.IDs)
 	_, err = One(ctx, pool, "int-qa")
-	assert.ErrorContains(t, err, "int-qa is a internal account: only customers enter journeys")
+	assert.ErrorContains(t, err, "int-qa is not a customer (account type internal): only customers enter journeys")
 	_, err = One(ctx, pool, "nobody")
 	assert.ErrorIs(t, err, customer.ErrNotFound)
 }
