@@ -91,6 +91,10 @@ where:
 	require.NoError(t, Run(ctx, app, []string{"cancel", "--journey", "welcome", "--segment", "texters", "--param", "min=9", "--dry-run"}))
 	assert.Contains(t, out.String(), "dry run: would cancel journey welcome for "+strconv.Itoa(want)+" customers")
 
+	// A non-customer account never enters a journey, even when named.
+	err = Run(ctx, app, []string{"start", "--journey", "welcome", "--customer", "int-qa-01", "--dry-run"})
+	assert.ErrorContains(t, err, "int-qa-01 is not a customer (account type internal): only customers enter journeys")
+
 	var touches int
 	require.NoError(t, pool.QueryRow(ctx, `select count(*) from touches`).Scan(&touches))
 	assert.Zero(t, touches)
