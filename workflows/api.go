@@ -87,10 +87,10 @@ type StepOutcome struct {
 
 // JourneyState is what the state query returns.
 type JourneyState struct {
-	Journey     string        `json:"journey"`
-	Version     int           `json:"version"`
-	CustomerID  string        `json:"customer_id"`
-	CurrentStep string        `json:"current_step"`
+	Journey     string `json:"journey"`
+	Version     int    `json:"version"`
+	CustomerID  string `json:"customer_id"`
+	CurrentStep string `json:"current_step"`
 	// Waiting says what the current step waits for, e.g. "opened, clicked
 	// until 2026-11-25T10:00:00Z".
 	Waiting string `json:"waiting,omitempty"`
@@ -141,6 +141,16 @@ const (
 	EventUnsubscribed  EventKind = "unsubscribed"
 	EventBounced       EventKind = "bounced"
 )
+
+// Valid reports whether k is a known event kind.
+func (k EventKind) Valid() bool {
+	switch k {
+	case EventDelivered, EventOpened, EventClicked, EventReplied, EventPurchased,
+		EventCallCompleted, EventUnsubscribed, EventBounced:
+		return true
+	}
+	return false
+}
 
 // Event is the payload of SignalEvent. It carries ids and kinds, no PII.
 type Event struct {
