@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strings"
 	"text/template"
+	"text/template/parse"
 	"time"
 
 	"github.com/outreach-engine/outreach/internal/channel"
@@ -325,9 +326,60 @@ func execute(name, text string, data Data) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: %s: %v", ErrRender, name, err)
 	}
-	var b strings.Builder
-	if err := tpl.Execute(&b, data); err != nil {
+	for _, t := range tpl.Templates() {
+		if t.Tree == nil {
+			continue
+		}
+		var bad error
+		walk(t.Tree.Root, func(n parse.Node) {
+			if t, ok := n.(*parse.TemplateNode); ok && bad == nil {
+				bad = fmt.Errorf("%w: %s: line %d: {{template}} is not supported in messages", ErrRender, name, lineOf(text, t.Position()))
+			}
+			if r, ok := n.(*parse.RangeNode); ok && bad == nil && !rangesOverField(r) {
+				bad = fmt.Errorf("%w: %s: line %d: range may only go over a customer field such as .Interests", ErrRender, name, lineOf(text, r.Position()))
+			}
+		})
+		if bad != nil {
+			return "", bad
+		}
+	}
+	b := &limitedBuilder{max: MaxRenderedSize}
+	if err := tpl.Execute(b, data); err != nil {
 		return "", fmt.Errorf("%w: %s: %v", ErrRender, name, err)
 	}
 	return b.String(), nil
+}
+
+// MaxRenderedSize bounds a rendered subject or body.
+const MaxRenderedSize = 64 << 10
+
+// limitedBuilder stops a template that renders more than max bytes.
+type limitedBuilder struct {
+	strings.Builder
+	max int
+}
+
+func (b *limitedBuilder) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > b.max {
+		return 0, fmt.Errorf("renders more than %d bytes", b.max)
+	}
+	return b.Builder.Write(p)
+}
+
+// rangesOverField reports whether a range goes over a field of the data
+// (bounded by the customer's record), not over a number or a literal that
+// could make rendering run for ever.
+func rangesOverField(r *parse.RangeNode) bool {
+	if r.Pipe == nil || len(r.Pipe.Cmds) != 1 || len(r.Pipe.Cmds[0].Args) != 1 {
+		return false
+	}
+	_, ok := r.Pipe.Cmds[0].Args[0].(*parse.FieldNode)
+	return ok
+}
+
+func lineOf(text string, pos parse.Pos) int {
+	if int(pos) > len(text) {
+		pos = parse.Pos(len(text))
+	}
+	return 1 + strings.Count(text[:pos], "\n")
 }

@@ -1,6 +1,7 @@
 package journey
 
 import (
+	"fmt"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -154,6 +155,15 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("name: x\nversion: 1\nsteps: [{id: a, type: exit}]\n"))
 	f.Add([]byte("&a [*a]"))
 	f.Fuzz(func(t *testing.T, src []byte) {
+		done := make(chan struct{})
+		go func() {
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				panic(fmt.Sprintf("Parse took more than 10s on %q", src))
+			}
+		}()
+		defer close(done)
 		def, err := Parse(src)
 		if err == nil {
 			// Whatever parses cleanly also validates, and survives JSON.
@@ -186,4 +196,34 @@ func BenchmarkPickVariant(b *testing.B) {
 	for b.Loop() {
 		PickVariant("c-000123", "welcome-series", s)
 	}
+}
+
+// TestTemplatesCannotRunAway: a message template cannot make rendering loop,
+// recurse or grow without bound, at validation or at send time.
+func TestTemplatesCannotRunAway(t *testing.T) {
+	data := SampleData()
+	data.Interests = []string{"golf", "tennis"}
+	for body, want := range map[string]string{
+		`{{range 100000000}}x{{end}}`:                                   "range may only go over a customer field",
+		`{{define "x"}}{{template "x"}}{{end}}{{template "x"}}`:         "{{template}} is not supported",
+		`{{range .Interests}}{{printf "%099999d" 1}}{{end}}`:            "renders more than",
+		`Hi {{.FirstName}}, you like {{range .Interests}}{{.}} {{end}}`: "",
+	} {
+		_, err := Render(Template{Body: body}, data)
+		if want == "" {
+			assert.NoError(t, err, body)
+			continue
+		}
+		require.ErrorIs(t, err, ErrRender, body)
+		assert.Contains(t, err.Error(), want, body)
+	}
+}
+
+func TestCheckTemplateAllowsAttributesButNotUnknownFields(t *testing.T) {
+	assert.NoError(t, CheckTemplate(Template{Body: "Your plan: {{.Attributes.plan}}"}))
+	err := CheckTemplate(Template{Body: "Hi {{.Nickname}}"})
+	require.ErrorIs(t, err, ErrRender)
+	assert.Contains(t, err.Error(), "Nickname")
+	err = CheckTemplate(Template{Body: "{{if .FirstName}}{{end}}"})
+	assert.ErrorContains(t, err, "body renders empty")
 }

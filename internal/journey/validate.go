@@ -294,43 +294,56 @@ func CheckTemplate(t Template) error {
 
 // collectAttributes adds a sample value for every .Attributes.key the tree
 // refers to.
-func collectAttributes(n parse.Node, into map[string]any) {
+func collectAttributes(root parse.Node, into map[string]any) {
+	walk(root, func(n parse.Node) {
+		if f, ok := n.(*parse.FieldNode); ok && len(f.Ident) >= 2 && f.Ident[0] == "Attributes" {
+			into[f.Ident[1]] = "sample"
+		}
+	})
+}
+
+// walk calls fn for every node of a template tree.
+func walk(n parse.Node, fn func(parse.Node)) {
+	if n == nil {
+		return
+	}
+	fn(n)
 	switch n := n.(type) {
 	case *parse.ListNode:
 		if n == nil {
 			return
 		}
 		for _, c := range n.Nodes {
-			collectAttributes(c, into)
+			walk(c, fn)
 		}
 	case *parse.ActionNode:
-		collectAttributes(n.Pipe, into)
+		walk(n.Pipe, fn)
 	case *parse.PipeNode:
 		if n == nil {
 			return
 		}
 		for _, cmd := range n.Cmds {
 			for _, arg := range cmd.Args {
-				collectAttributes(arg, into)
+				walk(arg, fn)
 			}
 		}
-	case *parse.FieldNode:
-		if len(n.Ident) >= 2 && n.Ident[0] == "Attributes" {
-			into[n.Ident[1]] = "sample"
-		}
 	case *parse.IfNode:
-		collectAttributes(n.Pipe, into)
-		collectAttributes(n.List, into)
-		collectAttributes(n.ElseList, into)
+		walkBranch(&n.BranchNode, fn)
 	case *parse.RangeNode:
-		collectAttributes(n.Pipe, into)
-		collectAttributes(n.List, into)
-		collectAttributes(n.ElseList, into)
+		walkBranch(&n.BranchNode, fn)
 	case *parse.WithNode:
-		collectAttributes(n.Pipe, into)
-		collectAttributes(n.List, into)
-		collectAttributes(n.ElseList, into)
+		walkBranch(&n.BranchNode, fn)
 	case *parse.TemplateNode:
-		collectAttributes(n.Pipe, into)
+		walk(n.Pipe, fn)
+	}
+}
+
+func walkBranch(b *parse.BranchNode, fn func(parse.Node)) {
+	walk(b.Pipe, fn)
+	if b.List != nil {
+		walk(b.List, fn)
+	}
+	if b.ElseList != nil {
+		walk(b.ElseList, fn)
 	}
 }
