@@ -101,6 +101,9 @@ func cmdStart(ctx context.Context, a *App, args []string) error {
 				ID:                    o.workflowID,
 				TaskQueue:             workflows.TaskQueue,
 				WorkflowIDReusePolicy: reuse,
+				// A journey already running for this customer is never
+				// started a second time, with or without --reentry.
+				WorkflowExecutionErrorWhenAlreadyStarted: true,
 			}, workflows.Journey, workflows.JourneyInput{CustomerID: id, Journey: def, MaxWait: *maxWait})
 			return nil
 		})
@@ -129,7 +132,7 @@ func cmdStart(ctx context.Context, a *App, args []string) error {
 func startError(err error) error {
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &already) {
-		return errors.New("this customer already has this journey (running or finished); use --reentry to start it again")
+		return errors.New("this customer already has this journey: it is running, or it finished and --reentry was not given")
 	}
 	return err
 }
