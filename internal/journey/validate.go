@@ -79,6 +79,7 @@ func (c *checker) definition() {
 	c.templates()
 	if len(c.errs) == 0 {
 		c.reachability()
+		c.busyLoops()
 	}
 	if len(c.errs) == 0 {
 		if b, err := json.Marshal(d); err != nil {
@@ -268,6 +269,42 @@ func (c *checker) reachability() {
 	for i, s := range d.Steps {
 		if !reached[i] {
 			c.add(s.pos.line, "step %s is unreachable: no step goes to it", s.ID)
+		}
+	}
+}
+
+// busyLoops reports a cycle of steps that never waits: a journey that
+// would go round it for ever without pause (sending on every lap).
+func (c *checker) busyLoops() {
+	d := c.d
+	const (
+		unseen = iota
+		onPath
+		done
+	)
+	state := make([]int, len(d.Steps))
+	var visit func(i int) bool
+	visit = func(i int) bool {
+		state[i] = onPath
+		for _, id := range d.Targets(i) {
+			j := d.StepIndex(id)
+			if j < 0 || d.Steps[j].Kind == StepWait || d.Steps[j].Kind == StepWaitFor {
+				continue
+			}
+			if state[j] == onPath {
+				c.add(d.Steps[j].pos.line, "step %s: the journey can loop back to it without a wait or wait_for step in between", d.Steps[j].ID)
+				return true
+			}
+			if state[j] == unseen && visit(j) {
+				return true
+			}
+		}
+		state[i] = done
+		return false
+	}
+	for i, s := range d.Steps {
+		if state[i] == unseen && s.Kind != StepWait && s.Kind != StepWaitFor && visit(i) {
+			return
 		}
 	}
 }
