@@ -106,4 +106,11 @@ func TestEventReachesARunningJourney(t *testing.T) {
 
 	err = Run(ctx, app, []string{"event", "--journey", "welcome-series", "--customer", "c-001", "--kind", "waved"})
 	require.ErrorIs(t, err, ErrUsage)
+
+	// A name that is not a file is a built-in journey.
+	out.Reset()
+	require.NoError(t, Run(ctx, app, []string{"start", "--journey", "welcome", "--customer", "c-002", "--max-wait", "500ms", "--wait"}))
+	assert.Contains(t, out.String(), "journeys=1 completed=1 failed=0")
+	err = Run(ctx, app, []string{"start", "--journey", "no-such-journey", "--customer", "c-002"})
+	require.ErrorIs(t, err, ErrUsage)
 }
