@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -226,4 +227,17 @@ func TestCheckTemplateAllowsAttributesButNotUnknownFields(t *testing.T) {
 	assert.Contains(t, err.Error(), "Nickname")
 	err = CheckTemplate(Template{Body: "{{if .FirstName}}{{end}}"})
 	assert.ErrorContains(t, err, "body renders empty")
+}
+
+// TestDocumentedExampleIsValid keeps the example in docs/journeys.md honest.
+func TestDocumentedExampleIsValid(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/journeys.md")
+	require.NoError(t, err)
+	_, rest, ok := strings.Cut(string(doc), "```yaml\n")
+	require.True(t, ok)
+	example, _, ok := strings.Cut(rest, "```")
+	require.True(t, ok)
+	def, err := Parse([]byte(example))
+	require.NoError(t, err)
+	assert.Equal(t, "win-back", def.Name)
 }
