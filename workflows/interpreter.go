@@ -143,9 +143,15 @@ func (j *journeyRun) capped(d time.Duration) time.Duration {
 
 // sleep waits for d unless an exit event ends the journey first; it reports
 // whether the full time passed.
-func (j *journeyRun) sleep(ctx workflow.Context, d time.Duration) (bool, error) {
-	ok, err := workflow.AwaitWithTimeout(ctx, d, func() bool { return j.exitEvent != "" })
+func (j *journeyRun) sleep(ctx workflow.Context, stepID string, d time.Duration) (bool, error) {
+	ok, err := workflow.AwaitWithOptions(ctx, timerOptions(stepID, d), func() bool { return j.exitEvent != "" })
 	return !ok, err
+}
+
+// timerOptions names a step's timer so that the Temporal UI shows which
+// step a journey waits in.
+func timerOptions(stepID string, d time.Duration) workflow.AwaitOptions {
+	return workflow.AwaitOptions{Timeout: d, TimerOptions: workflow.TimerOptions{Summary: "step " + stepID}}
 }
 
 // step runs step idx and says where the journey goes next.
@@ -180,9 +186,9 @@ func (j *journeyRun) step(ctx workflow.Context, idx int) (StepOutcome, error) {
 			}
 			d = until.Sub(workflow.Now(ctx))
 		}
-		d = j.capped(d)
+		d = j.capped(max(d, 0))
 		j.state.Waiting = "until " + workflow.Now(ctx).Add(d).UTC().Format(time.RFC3339)
-		full, err := j.sleep(ctx, d)
+		full, err := j.sleep(ctx, step.ID, d)
 		j.state.Waiting = ""
 		if err != nil {
 			return out, err
@@ -256,7 +262,7 @@ func (j *journeyRun) waitFor(ctx workflow.Context, idx int, out StepOutcome, or 
 		names[i] = e.Event
 	}
 	j.state.Waiting = strings.Join(names, ", ") + " until " + workflow.Now(ctx).Add(timeout).UTC().Format(time.RFC3339)
-	_, err := workflow.AwaitWithTimeout(ctx, timeout, func() bool { return match() >= 0 || j.exitEvent != "" })
+	_, err := workflow.AwaitWithOptions(ctx, timerOptions(step.ID, timeout), func() bool { return match() >= 0 || j.exitEvent != "" })
 	j.state.Waiting = ""
 	if err != nil {
 		return out, err

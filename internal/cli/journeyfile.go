@@ -33,6 +33,17 @@ func loadJourney(a *App, name string) (journey.Definition, error) {
 	return def, nil
 }
 
+// journeyName resolves --journey for commands that only need the name: a
+// journey file gives its name, anything else is taken as the name itself.
+func journeyName(name string) string {
+	if info, err := os.Stat(name); err == nil && !info.IsDir() {
+		if def, err := journey.ParseFile(name); err == nil {
+			return def.Name
+		}
+	}
+	return name
+}
+
 func cmdJourneyValidate(_ context.Context, a *App, args []string) error {
 	fs := flags(a, "journey validate")
 	if err := fs.Parse(args); err != nil {
@@ -67,7 +78,7 @@ func cmdJourneyValidate(_ context.Context, a *App, args []string) error {
 
 func cmdEvent(ctx context.Context, a *App, args []string) error {
 	fs := flags(a, "event")
-	name := fs.String("journey", "", "journey name (required)")
+	name := fs.String("journey", "", "journey name or file (required)")
 	customerID := fs.String("customer", "", "customer id (required)")
 	kind := fs.String("kind", "", "event: opened, clicked, replied, purchased, call_completed, delivered, unsubscribed, bounced (required)")
 	detail := fs.String("detail", "", "short non-personal qualifier, e.g. a call outcome")
@@ -84,7 +95,7 @@ func cmdEvent(ctx context.Context, a *App, args []string) error {
 	if err != nil {
 		return err
 	}
-	id := workflows.WorkflowID(*name, *customerID)
+	id := workflows.WorkflowID(journeyName(*name), *customerID)
 	if err := tc.SignalWorkflow(ctx, id, "", workflows.SignalEvent, workflows.Event{
 		Kind: workflows.EventKind(*kind), Detail: *detail,
 	}); err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/outreach-engine/outreach/internal/channel/sandbox"
 	"github.com/outreach-engine/outreach/internal/customer"
+	"github.com/outreach-engine/outreach/internal/journey"
 	"github.com/outreach-engine/outreach/internal/ledger"
 	"github.com/outreach-engine/outreach/workflows"
 )
@@ -196,7 +197,14 @@ func printReceived(ctx context.Context, a *App, db interface {
 	}
 	fmt.Fprintf(a.Out, "%s\n", o.customerID)
 	for _, s := range o.result.Steps {
+		if s.Variant != "" {
+			fmt.Fprintf(a.Out, "  variant  %s (split %s)\n", s.Variant, s.StepID)
+		}
 		if s.Channel == "" {
+			continue
+		}
+		if s.Kind == string(journey.StepHumanCall) {
+			fmt.Fprintf(a.Out, "  call     needed, no one called yet (%s); went on to %s\n", s.Reason, s.Next)
 			continue
 		}
 		switch s.Status {
@@ -224,7 +232,7 @@ func firstLine(s string) string {
 
 func cmdStatus(ctx context.Context, a *App, args []string) error {
 	fs := flags(a, "status")
-	name := fs.String("journey", "", "journey name (required)")
+	name := fs.String("journey", "", "journey name or file (required)")
 	customerID := fs.String("customer", "", "customer id (required)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parse(fs, args); err != nil {
@@ -237,7 +245,7 @@ func cmdStatus(ctx context.Context, a *App, args []string) error {
 	if err != nil {
 		return err
 	}
-	id := workflows.WorkflowID(*name, *customerID)
+	id := workflows.WorkflowID(journeyName(*name), *customerID)
 	desc, err := tc.DescribeWorkflowExecution(ctx, id, "")
 	if err != nil {
 		var nf *serviceerror.NotFound

@@ -56,6 +56,7 @@ func TestSampleJourneysRunForEverySampleCustomer(t *testing.T) {
 		require.NoError(t, err, "%s:\n%s", f, out.String())
 		assert.Regexp(t, `journeys=(\d+) completed=(\d+) failed=0 `, out.String(), f)
 		assert.NotContains(t, out.String(), "journey failed", f)
+		t.Logf("%s:\n%s", filepath.Base(f), out.String())
 	}
 	var caringVoiceSent, humanCalls, sent int
 	require.NoError(t, app.pool.QueryRow(ctx, `select
@@ -91,7 +92,7 @@ func TestEventReachesARunningJourney(t *testing.T) {
 	}, 30*time.Second, 100*time.Millisecond)
 
 	out.Reset()
-	require.NoError(t, Run(ctx, app, []string{"event", "--journey", "welcome-series", "--customer", "c-001", "--kind", "opened"}))
+	require.NoError(t, Run(ctx, app, []string{"event", "--journey", file, "--customer", "c-001", "--kind", "opened"}))
 	assert.Contains(t, out.String(), "sent opened to journey:welcome-series:c-001")
 
 	require.EventuallyWithT(t, func(ct *assert.CollectT) {
