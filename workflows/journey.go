@@ -42,8 +42,12 @@ func Journey(ctx workflow.Context, in JourneyInput) (JourneyResult, error) {
 	}
 	// Journeys started before the interpreter learned jumps, events and
 	// continue-as-new keep running the linear loop they started with.
+	// Their definitions passed the validation of their day when they started.
 	if workflow.GetVersion(ctx, versionInterpreter, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return j.runLinear(ctx)
+	}
+	if err := in.Journey.Validate(); err != nil {
+		return JourneyResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadInput, nil)
 	}
 	return j.run(ctx)
 }
@@ -68,9 +72,6 @@ type journeyRun struct {
 func newJourneyRun(ctx workflow.Context, in JourneyInput) (*journeyRun, error) {
 	if in.CustomerID == "" {
 		return nil, temporal.NewNonRetryableApplicationError("journey input has no customer id", ErrTypeBadInput, nil)
-	}
-	if err := in.Journey.Validate(); err != nil {
-		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadInput, nil)
 	}
 	info := workflow.GetInfo(ctx)
 	j := &journeyRun{
