@@ -69,7 +69,18 @@ func (j *journeyRun) run(ctx workflow.Context) (JourneyResult, error) {
 			break
 		}
 		if ran > 0 && (workflow.GetInfo(ctx).GetContinueAsNewSuggested() || ran >= maxStepsPerRun) {
-			return JourneyResult{}, j.continueAsNew(ctx, events, def.Steps[idx].ID)
+			// Take in the signals that arrived; one of them may end the journey.
+			for {
+				var ev Event
+				if !events.ReceiveAsync(&ev) {
+					break
+				}
+				j.onEvent(ev)
+			}
+			if j.exitEvent != "" {
+				break
+			}
+			return JourneyResult{}, j.continueAsNew(ctx, def.Steps[idx].ID)
 		}
 		step := def.Steps[idx]
 		j.state.CurrentStep = step.ID
@@ -114,16 +125,9 @@ func (j *journeyRun) onEvent(ev Event) {
 	}
 }
 
-// continueAsNew drains the signals that arrived and hands the journey's
-// state to a fresh run, which starts at step next.
-func (j *journeyRun) continueAsNew(ctx workflow.Context, events workflow.ReceiveChannel, next string) error {
-	for {
-		var ev Event
-		if !events.ReceiveAsync(&ev) {
-			break
-		}
-		j.onEvent(ev)
-	}
+// continueAsNew hands the journey's state to a fresh run, which starts at
+// step next.
+func (j *journeyRun) continueAsNew(ctx workflow.Context, next string) error {
 	in := j.in
 	in.Resume = &Resume{
 		Step: next, Visits: j.visits, Results: j.results,

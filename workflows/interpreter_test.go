@@ -356,3 +356,24 @@ func TestBadInputIsRefused(t *testing.T) {
 	assert.Contains(t, err.Error(), `"nowhere", which does not exist`)
 	assert.Empty(t, h.deliveries)
 }
+
+// TestLoopingJourneyContinuesAsNewOnItsOwn: a journey that loops (resend
+// until clicked) continues as new after a bounded number of steps even when
+// the server never suggests it, so its history stays small.
+func TestLoopingJourneyContinuesAsNewOnItsOwn(t *testing.T) {
+	def := journey.Definition{Name: "loop", Version: 1, Templates: tmpl(), Steps: []journey.Step{
+		send("ping", channel.Email, channel.Promotional),
+		{ID: "wait-click", Kind: journey.StepWaitFor, Timeout: time.Hour, OnTimeout: "ping",
+			Events: []journey.EventBranch{{Event: "clicked"}}},
+	}}
+	h := newHarness(t)
+	h.env.ExecuteWorkflow(workflows.Journey, workflows.JourneyInput{CustomerID: "c-1", Journey: def})
+	var can *workflow.ContinueAsNewError
+	require.True(t, errors.As(h.env.GetWorkflowError(), &can))
+	var next workflows.JourneyInput
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+	assert.Equal(t, 500, next.Resume.StepsTotal)
+	assert.Equal(t, 250, next.Resume.Visits["ping"])
+	assert.Len(t, next.Resume.Steps, workflows.MaxSummarySteps, "the carried summary is bounded")
+	assert.Equal(t, "ping#250", h.deliveries[len(h.deliveries)-1].StepKey)
+}

@@ -241,3 +241,14 @@ func TestDocumentedExampleIsValid(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "win-back", def.Name)
 }
+
+// BenchmarkRender is the per-touch cost of rendering a message at send time.
+func BenchmarkRender(b *testing.B) {
+	t := Template{Subject: "Welcome aboard, {{.FirstName}}", Body: "Hi {{.FirstName}},\n\nyou like {{range .Interests}}{{.}} {{end}}.\nSee you{{with .City}} in {{.}}{{end}}."}
+	data := SampleData()
+	for b.Loop() {
+		if _, err := Render(t, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
