@@ -12,7 +12,9 @@ import (
 
 	"github.com/outreach-engine/outreach/activities"
 	"github.com/outreach-engine/outreach/internal/channel"
+	"github.com/outreach-engine/outreach/internal/channel/sandbox"
 	"github.com/outreach-engine/outreach/internal/customer"
+	"github.com/outreach-engine/outreach/internal/journey"
 	"github.com/outreach-engine/outreach/internal/ledger"
 	"github.com/outreach-engine/outreach/internal/testenv"
 )
@@ -108,4 +110,40 @@ func TestJourneyActivitiesOnPostgres(t *testing.T) {
 	assert.Equal(t, ledger.Blocked, touches[0].Status)
 	assert.Equal(t, "human_call.pending", touches[0].Reason)
 	assert.Empty(t, touches[0].ProviderID, "nothing was dialled")
+}
+
+// TestMissingAttributeFailsTheTouchNotTheCustomer: a template that names an
+// attribute this customer lacks passes validation (other customers have it)
+// but fails the touch at send time, for good, with the reason in the ledger;
+// nothing half-filled reaches the outbox.
+func TestMissingAttributeFailsTheTouchNotTheCustomer(t *testing.T) {
+	t.Parallel()
+	pool := testenv.Postgres(t)
+	acts := &activities.Activities{DB: pool, Senders: sandbox.Senders(pool)}
+	seed(t, acts)
+	tpl := journey.Template{Subject: "Your {{.Attributes.tier}} benefits", Body: "Hi {{.FirstName}}, as a {{.Attributes.tier}} member..."}
+	require.NoError(t, journey.CheckTemplate(tpl))
+
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestActivityEnvironment()
+	env.RegisterActivity(acts)
+	_, err := env.ExecuteActivity(acts.Deliver, activities.DeliverInput{
+		Planned: ledger.Planned{
+			Key:     ledger.Key{WorkflowID: "journey:tiers:c-1", EntryID: "run-1", StepKey: "benefits#1"},
+			Journey: "tiers", JourneyVersion: 1, CustomerID: "c-1", StepID: "benefits", Channel: channel.Email, Intent: channel.Promotional,
+		},
+		Template: tpl,
+	})
+	var appErr *temporal.ApplicationError
+	require.ErrorAs(t, err, &appErr)
+	assert.Equal(t, activities.ErrTypeTemplate, appErr.Type())
+	assert.True(t, appErr.NonRetryable())
+	touches, err := ledger.ForCustomer(context.Background(), pool, "c-1")
+	require.NoError(t, err)
+	require.Len(t, touches, 1)
+	assert.Equal(t, ledger.Failed, touches[0].Status)
+	assert.Equal(t, "template.render", touches[0].Reason)
+	recs, err := sandbox.ForCustomer(context.Background(), pool, "c-1")
+	require.NoError(t, err)
+	assert.Empty(t, recs)
 }
