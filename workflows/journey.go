@@ -46,6 +46,9 @@ func Journey(ctx workflow.Context, in JourneyInput) (JourneyResult, error) {
 	if workflow.GetVersion(ctx, versionInterpreter, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return j.runLinear(ctx)
 	}
+	// Validate is a pure function of the input: the maps it reads are only
+	// looked up, sorted, or encoded by encoding/json (which sorts keys).
+	//workflowcheck:ignore
 	if err := in.Journey.Validate(); err != nil {
 		return JourneyResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadInput, nil)
 	}
