@@ -91,8 +91,8 @@ type JourneyState struct {
 	Version     int    `json:"version"`
 	CustomerID  string `json:"customer_id"`
 	CurrentStep string `json:"current_step"`
-	// Waiting says what the current step waits for, e.g. "opened, clicked
-	// until 2026-11-25T10:00:00Z".
+	// Waiting says what the current step waits for, e.g. "for opened,
+	// clicked until 2026-11-25T10:00:00Z" or "until 2026-11-25T10:00:00Z".
 	Waiting string `json:"waiting,omitempty"`
 	Done    bool   `json:"done"`
 	// ExitReason says why the journey ended early, e.g. "event.purchased".

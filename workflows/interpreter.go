@@ -198,7 +198,7 @@ func (j *journeyRun) step(ctx workflow.Context, idx int) (StepOutcome, error) {
 			return out, err
 		}
 		if !full {
-			out.Result = "exited"
+			out.Result, out.Next = "exited", ""
 		}
 		return out, nil
 
@@ -265,7 +265,7 @@ func (j *journeyRun) waitFor(ctx workflow.Context, idx int, out StepOutcome, or 
 	for i, e := range step.Events {
 		names[i] = e.Event
 	}
-	j.state.Waiting = strings.Join(names, ", ") + " until " + workflow.Now(ctx).Add(timeout).UTC().Format(time.RFC3339)
+	j.state.Waiting = "for " + strings.Join(names, ", ") + " until " + workflow.Now(ctx).Add(timeout).UTC().Format(time.RFC3339)
 	_, err := workflow.AwaitWithOptions(ctx, timerOptions(step.ID, timeout), func() bool { return match() >= 0 || j.exitEvent != "" })
 	j.state.Waiting = ""
 	if err != nil {
@@ -276,7 +276,7 @@ func (j *journeyRun) waitFor(ctx workflow.Context, idx int, out StepOutcome, or 
 		out.Result, out.Next = step.Events[k].Event, or(step.Events[k].Goto)
 		j.events = nil // consumed: a later wait_for needs a new event
 	case j.exitEvent != "":
-		out.Result = "exited"
+		out.Result, out.Next = "exited", ""
 	default:
 		out.Result, out.Next = "timeout", or(step.OnTimeout)
 	}

@@ -113,7 +113,7 @@ func printState(a *App, id, status string, state workflows.JourneyState) {
 		fmt.Fprintf(a.Out, "  at step %s", state.CurrentStep)
 	}
 	if state.Waiting != "" {
-		fmt.Fprintf(a.Out, " (waiting for %s)", state.Waiting)
+		fmt.Fprintf(a.Out, " (waiting %s)", state.Waiting)
 	}
 	if state.ExitReason != "" {
 		fmt.Fprintf(a.Out, "  exited: %s", state.ExitReason)
