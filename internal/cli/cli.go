@@ -81,6 +81,8 @@ func commands() []command {
 		{"start", "start a journey for one customer or all customers", cmdStart},
 		{"status", "show where one customer's journey is", cmdStatus},
 		{"ledger", "list a customer's touches from the contact ledger", cmdLedger},
+		{"journey validate", "check journey files; prints FILE:LINE: problem for each problem", cmdJourneyValidate},
+		{"event", "send a customer event (opened, purchased, ...) to a running journey", cmdEvent},
 	}
 }
 
