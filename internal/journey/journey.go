@@ -46,6 +46,10 @@ type Step struct {
 	Channel  channel.Name   `json:"channel,omitempty"`
 	Intent   channel.Intent `json:"intent,omitempty"`
 	Template string         `json:"template,omitempty"`
+	// MaxDefer is how long the send may wait for the throttle before it
+	// expires (promotions go stale, reminders don't); 0 takes the throttle
+	// policy's default for the intent.
+	MaxDefer time.Duration `json:"max_defer,omitempty"`
 
 	// Wait fields.
 	Wait time.Duration `json:"wait,omitempty"`
@@ -87,6 +91,9 @@ func (d Definition) Validate() error {
 			}
 			if !s.Intent.Valid() {
 				errs = append(errs, fmt.Errorf("%s: unknown intent %q", where, s.Intent))
+			}
+			if s.MaxDefer < 0 {
+				errs = append(errs, fmt.Errorf("%s: max_defer must not be negative, got %s", where, s.MaxDefer))
 			}
 			t, ok := d.Templates[s.Template]
 			if !ok {
