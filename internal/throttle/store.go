@@ -64,21 +64,48 @@ const lockClass = 7_317_003
 // ends with the transaction, so a crashed worker never leaves it held. A
 // hash collision between two customers only makes them wait for each other.
 //
+// Durability: the decision commits with synchronous_commit off, so the
+// per-customer lock is not held through a disk flush (several times the
+// throughput when one customer is contended). Nothing is sent on the
+// strength of an unflushed decision: Deliver marks the touch "sending" in
+// a synchronous commit before calling the provider, and that flush covers
+// the earlier decision. If the server crashes in between, the touch is back
+// to waiting and is simply decided again when the activity retries; only
+// the audit row of that lost decision is gone.
+//
 // An already-allowed touch (a retried activity) is returned as allowed
 // without deciding again.
 func CheckAndReserve(ctx context.Context, tx pgx.Tx, p *Policy, c Check) (Result, error) {
-	if _, err := tx.Exec(ctx, `select pg_advisory_xact_lock($1, hashtext($2))`, lockClass, c.CustomerID); err != nil {
-		return Result{}, fmt.Errorf("throttle lock for customer: %w", err)
-	}
+	// One round trip: the commit mode, the lock, the touch and the history.
+	// The server runs them in order, so the history is read under the lock.
 	var (
 		status   string
 		touchAt  *time.Time
 		deadline *time.Time
+		history  []Past
 	)
-	err := tx.QueryRow(ctx, `select status, touch_at, deadline from touches where id = $1 for update`, c.TouchID).
-		Scan(&status, &touchAt, &deadline)
-	if err != nil {
-		return Result{}, fmt.Errorf("throttle: load touch %d: %w", c.TouchID, err)
+	batch := &pgx.Batch{}
+	batch.Queue(`set local synchronous_commit = off`)
+	batch.Queue(`select pg_advisory_xact_lock($1, hashtext($2))`, lockClass, c.CustomerID)
+	batch.Queue(`select status, touch_at, deadline from touches where id = $1 for update`, c.TouchID).
+		QueryRow(func(row pgx.Row) error {
+			if err := row.Scan(&status, &touchAt, &deadline); err != nil {
+				return fmt.Errorf("throttle: load touch %d: %w", c.TouchID, err)
+			}
+			return nil
+		})
+	batch.Queue(`
+		select touch_at, channel, intent from touches
+		where customer_id = $1 and id <> $2 and status in ('reserved', 'sending', 'sent')
+		  and touch_at is not null and touch_at > $3
+		order by touch_at`, c.CustomerID, c.TouchID, c.At.Add(-p.Lookback())).
+		Query(func(rows pgx.Rows) error {
+			var err error
+			history, err = pgx.CollectRows(rows, scanPast)
+			return err
+		})
+	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+		return Result{}, fmt.Errorf("throttle: customer %s: %w", c.CustomerID, err)
 	}
 	if touchAt != nil && (status == "reserved" || status == "sending" || status == "sent") {
 		return Result{Decision: Decision{Outcome: Allowed, NotBefore: *touchAt}, DecidedAt: *touchAt, Deadline: value(deadline)}, nil
@@ -97,10 +124,6 @@ func CheckAndReserve(ctx context.Context, tx pgx.Tx, p *Policy, c Check) (Result
 		}
 	}
 
-	history, err := counted(ctx, tx, c.CustomerID, c.TouchID, c.At.Add(-p.Lookback()))
-	if err != nil {
-		return Result{}, err
-	}
 	loc, note := p.Location(c.TimeZone)
 	d := p.Decide(history, Request{At: c.At, Channel: c.Channel, Intent: c.Intent, Loc: loc, Deadline: value(deadline)})
 	if note != "" {
@@ -123,11 +146,6 @@ func CheckAndReserve(ctx context.Context, tx pgx.Tx, p *Policy, c Check) (Result
 	case Deferred:
 		notBefore = &d.NotBefore
 	}
-	if _, err := tx.Exec(ctx, `
-		update touches set status = $2, touch_at = $3, not_before = $4, deadline = $5, reason = $6, updated_at = now()
-		where id = $1`, c.TouchID, status, allowedAt, notBefore, deadline, rowReason); err != nil {
-		return Result{}, fmt.Errorf("throttle: record decision for touch %d: %w", c.TouchID, err)
-	}
 	if d.Outcome == Expired {
 		notBefore = &d.NotBefore
 	}
@@ -135,33 +153,26 @@ func CheckAndReserve(ctx context.Context, tx pgx.Tx, p *Policy, c Check) (Result
 	if !c.RequestedAt.IsZero() {
 		requested = &c.RequestedAt
 	}
-	if _, err := tx.Exec(ctx, `
+	batch = &pgx.Batch{}
+	batch.Queue(`
+		update touches set status = $2, touch_at = $3, not_before = $4, deadline = $5, reason = $6, updated_at = now()
+		where id = $1`, c.TouchID, status, allowedAt, notBefore, deadline, rowReason)
+	batch.Queue(`
 		insert into throttle_decisions (touch_id, customer_id, decided_at, requested_at, outcome, rule, reason, not_before)
 		values ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		c.TouchID, c.CustomerID, c.At, requested, string(d.Outcome), d.Rule, d.Reason, notBefore); err != nil {
+		c.TouchID, c.CustomerID, c.At, requested, string(d.Outcome), d.Rule, d.Reason, notBefore)
+	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 		return Result{}, fmt.Errorf("throttle: record decision for touch %d: %w", c.TouchID, err)
 	}
 	return Result{Decision: d, DecidedAt: c.At, Deadline: value(deadline)}, nil
 }
 
-// counted loads the customer's touches that count against the caps since
-// the given moment, leaving out the touch being decided.
-func counted(ctx context.Context, tx pgx.Tx, customerID string, self int64, since time.Time) ([]Past, error) {
-	rows, err := tx.Query(ctx, `
-		select touch_at, channel, intent from touches
-		where customer_id = $1 and id <> $2 and status in ('reserved', 'sending', 'sent')
-		  and touch_at is not null and touch_at > $3
-		order by touch_at`, customerID, self, since)
-	if err != nil {
-		return nil, fmt.Errorf("throttle: load history: %w", err)
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Past, error) {
-		var p Past
-		var ch, in string
-		err := row.Scan(&p.At, &ch, &in)
-		p.Channel, p.Intent = channel.Name(ch), channel.Intent(in)
-		return p, err
-	})
+func scanPast(row pgx.CollectableRow) (Past, error) {
+	var p Past
+	var ch, in string
+	err := row.Scan(&p.At, &ch, &in)
+	p.Channel, p.Intent = channel.Name(ch), channel.Intent(in)
+	return p, err
 }
 
 // DecisionRow is one recorded throttle decision.
