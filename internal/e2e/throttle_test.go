@@ -22,6 +22,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/ledger"
 	"github.com/outreach-engine/outreach/internal/testenv"
 	"github.com/outreach-engine/outreach/internal/throttle"
+	"github.com/outreach-engine/outreach/internal/workerapp"
 	"github.com/outreach-engine/outreach/workflows"
 )
 
@@ -288,4 +289,43 @@ func TestProviderRetryAfterIsHonoured(t *testing.T) {
 	gap := time.Duration(limited.next.Load() - limited.first.Load())
 	assert.GreaterOrEqual(t, gap, 2*time.Second, "retried after the provider's Retry-After")
 	assert.Equal(t, 1, outboxCount(t, pool, "c-429"))
+}
+
+// A channel's rate limit is the task queue's, enforced by the server for
+// every worker: at one email per second, four emails take three seconds or
+// more, even with two workers polling.
+func TestDeliveryRateLimitHoldsAcrossWorkers(t *testing.T) {
+	t.Parallel()
+	pool := testenv.Postgres(t)
+	c := testenv.Temporal(t)
+	ctx := context.Background()
+	seedIn(t, pool, "c-rate", "UTC")
+	for range 2 {
+		ws := workerapp.New(c, &activities.Activities{DB: pool, Senders: sandbox.Senders(pool), Throttle: policy(t, "{}")},
+			time.Second, workerapp.WithDeliveryRates(map[channel.Name]float64{channel.Email: 1}))
+		require.NoError(t, ws.Start())
+		t.Cleanup(ws.Stop)
+	}
+	var runs []client.WorkflowRun
+	for i := range 4 {
+		def := oneSend(fmt.Sprintf("rate-%d", i), channel.Email, channel.Transactional, 0)
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+			ID: workflows.WorkflowID(def.Name, "c-rate"), TaskQueue: workflows.TaskQueue,
+		}, workflows.Journey, workflows.JourneyInput{CustomerID: "c-rate", Journey: def})
+		require.NoError(t, err)
+		runs = append(runs, run)
+	}
+	for _, run := range runs {
+		require.NoError(t, run.Get(ctx, nil))
+	}
+	rows, err := ledger.ForCustomer(ctx, pool, "c-rate")
+	require.NoError(t, err)
+	require.Len(t, rows, 4)
+	var sent []time.Time
+	for _, r := range rows {
+		require.Equal(t, ledger.Sent, r.Status)
+		sent = append(sent, *r.SentAt)
+	}
+	sortTimes(sent)
+	assert.GreaterOrEqual(t, sent[3].Sub(sent[0]), 2500*time.Millisecond, "four sends at one per second: %v", sent)
 }

@@ -115,19 +115,6 @@ func (p *Policy) Decide(history []Past, req Request) Decision {
 		Reason: fmt.Sprintf("%s; deferred until %s", first.reason, local(t, req.Loc))}
 }
 
-// Broken lists the ids of the rules a touch at t would break, given history.
-// It is Decide's test at a single moment.
-func (p *Policy) Broken(history []Past, req Request, t time.Time) []string {
-	if req.Loc == nil {
-		req.Loc = p.defaultLoc
-	}
-	var out []string
-	for _, h := range p.check(history, req, t) {
-		out = append(out, h.rule)
-	}
-	return out
-}
-
 func local(t time.Time, loc *time.Location) string {
 	return t.In(loc).Format("2006-01-02 15:04 MST")
 }
