@@ -3,6 +3,7 @@
 package workerapp
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -86,6 +87,11 @@ func (ws *Workers) Stop() {
 
 // Run is the worker process: connect, migrate, serve until ctx is done, drain.
 func Run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
+	policy, err := throttle.LoadFile(cfg.ThrottlePolicy)
+	if err != nil {
+		return err
+	}
+	logger.Info("throttle policy loaded", "file", cmp.Or(cfg.ThrottlePolicy, "embedded defaults"))
 	pool, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
@@ -109,10 +115,6 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		senders = sandbox.Senders(pool)
 	default:
 		return fmt.Errorf("delivery mode %q is not supported", cfg.DeliveryMode)
-	}
-	policy, err := throttle.LoadFile(cfg.ThrottlePolicy)
-	if err != nil {
-		return err
 	}
 	ws := New(c, &activities.Activities{DB: pool, Senders: senders, Throttle: policy}, cfg.ShutdownGrace,
 		WithDeliveryRates(cfg.DeliveryRates))
