@@ -26,6 +26,28 @@ type Request struct {
 	// Deadline is the latest moment the touch is still worth sending; zero
 	// means it never goes stale.
 	Deadline time.Time
+	// Waiting are the customer's other deferred touches, At being the
+	// moment each may ask again. A touch of higher priority that is due
+	// goes first (see PriorityGrace).
+	Waiting []Past
+}
+
+// PriorityGrace is how long a due touch of higher priority holds back the
+// touches of lower priority: transactional before caring before
+// promotional. When several touches wait for the same moment (the end of
+// the quiet hours, a cap's window) the most important asks first; one that
+// has not asked within the grace (its journey ended) holds nothing back.
+const PriorityGrace = time.Minute
+
+// Rank orders intents: transactional 0, caring 1, promotional 2.
+func Rank(in channel.Intent) int {
+	switch in {
+	case channel.Transactional:
+		return 0
+	case channel.Caring:
+		return 1
+	}
+	return 2
 }
 
 // Outcome is what the throttle decided.
@@ -122,6 +144,17 @@ func local(t time.Time, loc *time.Location) string {
 // check returns every rule a touch at t would break. history is sorted.
 func (p *Policy) check(history []Past, req Request, t time.Time) []hit {
 	var hits []hit
+	var ahead time.Time
+	for _, w := range req.Waiting {
+		if Rank(w.Intent) < Rank(req.Intent) && !t.Before(w.At) && t.Before(w.At.Add(PriorityGrace)) {
+			if end := w.At.Add(PriorityGrace); end.After(ahead) {
+				ahead = end
+			}
+		}
+	}
+	if !ahead.IsZero() {
+		hits = append(hits, hit{"priority", ahead, "a touch of higher priority is due first"})
+	}
 	if q, ok := p.QuietHours[req.Channel]; ok {
 		rule := "quiet_hours." + string(req.Channel)
 		if !p.exempt(req.Intent, rule) {

@@ -99,6 +99,49 @@ intents:
   transactional: {exempt: [cap.all_7d, cap.all_day, min_gap]}
 `
 
+// When touches of several intents wait for the same moment, the most
+// important goes first; a lower one waits a minute for it to ask.
+func TestPriority(t *testing.T) {
+	p := mustPolicy(t, testPolicy)
+	ny := zone(t, "America/New_York")
+	eight := at(t, ny, "2026-06-11 08:00")
+	waiting := func(in channel.Intent, due time.Time) []Past {
+		return []Past{{At: due, Channel: channel.SMS, Intent: in}}
+	}
+	cases := []struct {
+		name    string
+		intent  channel.Intent
+		waiting []Past
+		at      time.Time
+		want    Outcome
+		until   time.Time
+	}{
+		{"promotion yields to a due transactional", channel.Promotional, waiting(channel.Transactional, eight),
+			eight, Deferred, eight.Add(time.Minute)},
+		{"caring yields to a due transactional", channel.Caring, waiting(channel.Transactional, eight),
+			eight.Add(30 * time.Second), Deferred, eight.Add(time.Minute)},
+		{"transactional does not yield to a promotion", channel.Transactional, waiting(channel.Promotional, eight),
+			eight, Allowed, time.Time{}},
+		{"equal intents do not wait for each other", channel.Caring, waiting(channel.Caring, eight),
+			eight, Allowed, time.Time{}},
+		{"a touch not yet due holds nothing", channel.Promotional, waiting(channel.Transactional, eight.Add(time.Hour)),
+			eight, Allowed, time.Time{}},
+		{"a touch that never asked holds nothing after the grace", channel.Promotional,
+			waiting(channel.Transactional, eight.Add(-2*time.Minute)), eight, Allowed, time.Time{}},
+		{"quiet hours, then priority", channel.Promotional, waiting(channel.Transactional, eight),
+			at(t, ny, "2026-06-10 23:00"), Deferred, eight.Add(time.Minute)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d := p.Decide(nil, Request{At: c.at, Channel: channel.SMS, Intent: c.intent, Loc: ny, Waiting: c.waiting})
+			require.Equal(t, c.want, d.Outcome, d.Reason)
+			if c.want == Deferred {
+				assert.Equal(t, c.until, d.NotBefore)
+			}
+		})
+	}
+}
+
 func TestDecide(t *testing.T) {
 	p := mustPolicy(t, testPolicy)
 	ny := zone(t, "America/New_York")

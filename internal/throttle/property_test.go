@@ -20,6 +20,11 @@ func brokenNaive(p *Policy, hist []Past, req Request, t time.Time) bool {
 	for _, r := range p.Intents[req.Intent].Exempt {
 		skip[r] = true
 	}
+	for _, w := range req.Waiting {
+		if rank[w.Intent] < rank[req.Intent] && !w.At.After(t) && t.Sub(w.At) < time.Minute {
+			return true
+		}
+	}
 	lt := t.In(req.Loc)
 	if q, ok := p.QuietHours[req.Channel]; ok && !skip["quiet_hours."+string(req.Channel)] {
 		m := lt.Hour()*60 + lt.Minute()
@@ -58,6 +63,8 @@ func brokenNaive(p *Policy, hist []Past, req Request, t time.Time) bool {
 	}
 	return false
 }
+
+var rank = map[channel.Intent]int{channel.Transactional: 0, channel.Caring: 1, channel.Promotional: 2}
 
 func matches(c Cap, ch channel.Name, in channel.Intent) bool {
 	okCh := len(c.Channels) == 0
@@ -140,6 +147,7 @@ type ask struct {
 // before it, and at random moments between the request and it, some rule is
 // still broken.
 func TestDecisionsNeverBreakARule(t *testing.T) {
+	held := 0 // deferrals by the priority rule
 	starts := []string{"2026-03-07 12:00", "2026-03-28 12:00", "2026-09-04 12:00", "2026-10-24 12:00", "2026-06-01 00:00"}
 	for seed := int64(1); seed <= 400; seed++ {
 		r := rand.New(rand.NewSource(seed))
@@ -165,6 +173,13 @@ func TestDecisionsNeverBreakARule(t *testing.T) {
 			sort.SliceStable(queue, func(i, j int) bool { return queue[i].At.Before(queue[j].At) })
 			q := queue[0]
 			queue = queue[1:]
+			// The touches already deferred are the ones waiting.
+			q.Waiting = nil
+			for _, w := range queue {
+				if w.At.After(w.first) {
+					q.Waiting = append(q.Waiting, Past{At: w.At, Channel: w.Channel, Intent: w.Intent})
+				}
+			}
 			d := p.Decide(hist, q.Request)
 			where := fmt.Sprintf("seed %d, zone %s, %s %s at %s: %s %s\nhistory: %v\npolicy:\n%s",
 				seed, loc, q.Intent, q.Channel, q.At.In(loc).Format(time.RFC3339), d.Outcome, d.Reason, hist, doc)
@@ -182,6 +197,9 @@ func TestDecisionsNeverBreakARule(t *testing.T) {
 				require.True(t, d.NotBefore.After(q.Deadline), where)
 			}
 			require.NotEmpty(t, d.Rule, where)
+			if d.Rule == "throttle.priority" {
+				held++
+			}
 			require.True(t, brokenNaive(p, hist, q.Request, q.At), "deferred though allowed now: "+where)
 			end := d.NotBefore
 			if d.Outcome == Expired {
@@ -201,4 +219,5 @@ func TestDecisionsNeverBreakARule(t *testing.T) {
 			}
 		}
 	}
+	require.Positive(t, held, "the schedules exercise the priority rule")
 }

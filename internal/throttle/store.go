@@ -76,13 +76,15 @@ const lockClass = 7_317_003
 // An already-allowed touch (a retried activity) is returned as allowed
 // without deciding again.
 func CheckAndReserve(ctx context.Context, tx pgx.Tx, p *Policy, c Check) (Result, error) {
-	// One round trip: the commit mode, the lock, the touch and the history.
+	// One round trip: the commit mode, the lock, the touch, the history and
+	// the touches waiting.
 	// The server runs them in order, so the history is read under the lock.
 	var (
 		status   string
 		touchAt  *time.Time
 		deadline *time.Time
 		history  []Past
+		waiting  []Past
 	)
 	batch := &pgx.Batch{}
 	batch.Queue(`set local synchronous_commit = off`)
@@ -102,6 +104,15 @@ func CheckAndReserve(ctx context.Context, tx pgx.Tx, p *Policy, c Check) (Result
 		Query(func(rows pgx.Rows) error {
 			var err error
 			history, err = pgx.CollectRows(rows, scanPast)
+			return err
+		})
+	batch.Queue(`
+		select not_before, channel, intent from touches
+		where customer_id = $1 and id <> $2 and status = 'deferred' and not_before > $3`,
+		c.CustomerID, c.TouchID, c.At.Add(-PriorityGrace)).
+		Query(func(rows pgx.Rows) error {
+			var err error
+			waiting, err = pgx.CollectRows(rows, scanPast)
 			return err
 		})
 	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
@@ -125,7 +136,7 @@ func CheckAndReserve(ctx context.Context, tx pgx.Tx, p *Policy, c Check) (Result
 	}
 
 	loc, note := p.Location(c.TimeZone)
-	d := p.Decide(history, Request{At: c.At, Channel: c.Channel, Intent: c.Intent, Loc: loc, Deadline: value(deadline)})
+	d := p.Decide(history, Request{At: c.At, Channel: c.Channel, Intent: c.Intent, Loc: loc, Deadline: value(deadline), Waiting: waiting})
 	if note != "" {
 		if d.Reason != "" {
 			d.Reason += "; "

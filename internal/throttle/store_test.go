@@ -173,3 +173,42 @@ func TestCheckAndReserveLifecycle(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, ledger.Expired, rows[1].Status, "an expired touch stays expired")
 }
+
+// A reminder and an offer both wait for the end of the quiet hours; when the
+// offer's journey happens to ask first, it still yields to the reminder.
+func TestCheckAndReserveHigherPriorityGoesFirst(t *testing.T) {
+	t.Parallel()
+	pool := testenv.Postgres(t)
+	p, err := throttle.Parse([]byte(`
+caps: [{id: sms_day, max: 1, per: local_day, channels: [sms]}]
+quiet_hours: {sms: {start: "21:00", end: "08:00"}}
+intents: {promotional: {max_defer: 3d}, transactional: {max_defer: 3d}}
+`))
+	require.NoError(t, err)
+	seed(t, pool, "c-3", "Europe/Paris")
+	paris, err := time.LoadLocation("Europe/Paris")
+	require.NoError(t, err)
+	night, eight := time.Date(2026, 6, 10, 23, 0, 0, 0, paris), time.Date(2026, 6, 11, 8, 0, 0, 0, paris)
+
+	offer := reserve(t, pool, "c-3", "offer#1", channel.SMS, channel.Promotional)
+	reminder := reserve(t, pool, "c-3", "reminder#1", channel.SMS, channel.Transactional)
+	ask := func(tc ledger.Touch, in channel.Intent, at time.Time) throttle.Result {
+		reserve(t, pool, "c-3", tc.StepID, channel.SMS, in)
+		return decide(t, pool, p, throttle.Check{TouchID: tc.ID, CustomerID: "c-3", TimeZone: "Europe/Paris",
+			Channel: channel.SMS, Intent: in, At: at})
+	}
+	for _, r := range []throttle.Result{ask(offer, channel.Promotional, night), ask(reminder, channel.Transactional, night)} {
+		require.Equal(t, throttle.Deferred, r.Outcome)
+		require.True(t, eight.Equal(r.NotBefore), r.Reason)
+	}
+	first := ask(offer, channel.Promotional, eight.Add(time.Second))
+	require.Equal(t, throttle.Deferred, first.Outcome)
+	assert.Equal(t, "throttle.priority", first.Rule)
+	assert.True(t, eight.Add(time.Minute).Equal(first.NotBefore), first.Reason)
+
+	assert.Equal(t, throttle.Allowed, ask(reminder, channel.Transactional, eight.Add(2*time.Second)).Outcome)
+	// The reminder took the day's only text: the offer waits for tomorrow.
+	next := ask(offer, channel.Promotional, first.NotBefore)
+	require.Equal(t, throttle.Deferred, next.Outcome)
+	assert.Equal(t, "throttle.cap.sms_day", next.Rule)
+}

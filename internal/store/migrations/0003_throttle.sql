@@ -26,6 +26,9 @@ update touches set touch_at = coalesce(sent_at, created_at) where status in ('se
 create index touches_customer_counted on touches (customer_id, touch_at)
     where status in ('reserved', 'sending', 'sent') and touch_at is not null;
 
+-- Deferred touches of a customer: a due touch of higher priority goes first.
+create index touches_customer_deferred on touches (customer_id, not_before) where status = 'deferred';
+
 create table throttle_decisions (
     id           bigserial primary key,
     touch_id     bigint not null references touches (id),
