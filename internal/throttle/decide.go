@@ -78,9 +78,23 @@ type Decision struct {
 
 // hit is one rule that a touch at some moment would break.
 type hit struct {
-	rule   string
-	clear  time.Time // the earliest moment (after the probe) this rule alone allows it
-	reason string
+	rule  string
+	clear time.Time // the earliest moment (after the probe) this rule alone allows it
+	cap   *Cap      // the cap, for a cap rule
+}
+
+// reason says in plain language what the rule asks of req.
+func (h hit) reason(p *Policy, req Request) string {
+	switch {
+	case h.cap != nil:
+		return h.cap.describe()
+	case h.rule == "priority":
+		return "a touch of higher priority is due first"
+	case h.rule == "min_gap":
+		return fmt.Sprintf("at least %s between two touches", fmtDur(time.Duration(p.MinGap)))
+	}
+	q := p.QuietHours[req.Channel]
+	return fmt.Sprintf("%s is quiet from %s until %s local time", req.Channel, q.Start, q.End)
 }
 
 // maxRounds bounds the search for the earliest allowed moment. Every round
@@ -122,11 +136,11 @@ func (p *Policy) Decide(history []Past, req Request) Decision {
 		if !req.Deadline.IsZero() && latest.clear.After(req.Deadline) {
 			return Decision{Outcome: Expired, NotBefore: latest.clear, Rule: "throttle." + latest.rule,
 				Reason: fmt.Sprintf("%s; the earliest allowed moment, %s, is after the deadline %s",
-					latest.reason, local(latest.clear, req.Loc), local(req.Deadline, req.Loc))}
+					latest.reason(p, req), local(latest.clear, req.Loc), local(req.Deadline, req.Loc))}
 		}
 		if round == maxRounds {
 			return Decision{Outcome: Expired, NotBefore: latest.clear, Rule: "throttle." + latest.rule,
-				Reason: latest.reason + "; no allowed moment found"}
+				Reason: latest.reason(p, req) + "; no allowed moment found"}
 		}
 		t = latest.clear
 	}
@@ -134,7 +148,7 @@ func (p *Policy) Decide(history []Past, req Request) Decision {
 		return Decision{Outcome: Allowed, NotBefore: t}
 	}
 	return Decision{Outcome: Deferred, NotBefore: t, Rule: "throttle." + first.rule,
-		Reason: fmt.Sprintf("%s; deferred until %s", first.reason, local(t, req.Loc))}
+		Reason: fmt.Sprintf("%s; deferred until %s", first.reason(p, req), local(t, req.Loc))}
 }
 
 func local(t time.Time, loc *time.Location) string {
@@ -153,13 +167,13 @@ func (p *Policy) check(history []Past, req Request, t time.Time) []hit {
 		}
 	}
 	if !ahead.IsZero() {
-		hits = append(hits, hit{"priority", ahead, "a touch of higher priority is due first"})
+		hits = append(hits, hit{rule: "priority", clear: ahead})
 	}
 	if q, ok := p.QuietHours[req.Channel]; ok {
 		rule := "quiet_hours." + string(req.Channel)
 		if !p.exempt(req.Intent, rule) {
 			if end, quiet := quietUntil(q, t, req.Loc); quiet {
-				hits = append(hits, hit{rule, end, fmt.Sprintf("%s is quiet from %s until %s local time", req.Channel, q.Start, q.End)})
+				hits = append(hits, hit{rule: rule, clear: end})
 			}
 		}
 	}
@@ -171,16 +185,16 @@ func (p *Policy) check(history []Past, req Request, t time.Time) []hit {
 			}
 		}
 		if clear.After(t) {
-			hits = append(hits, hit{"min_gap", clear, fmt.Sprintf("at least %s between two touches", fmtDur(gap))})
+			hits = append(hits, hit{rule: "min_gap", clear: clear})
 		}
 	}
-	for _, c := range p.Caps {
+	for i, c := range p.Caps {
 		rule := "cap." + c.ID
 		if !c.applies(req.Channel, req.Intent) || p.exempt(req.Intent, rule) {
 			continue
 		}
 		if clear, over := c.clear(history, t, req.Loc); over {
-			hits = append(hits, hit{rule, clear, c.describe()})
+			hits = append(hits, hit{rule: rule, clear: clear, cap: &p.Caps[i]})
 		}
 	}
 	return hits

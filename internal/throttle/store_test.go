@@ -212,3 +212,37 @@ intents: {promotional: {max_defer: 3d}, transactional: {max_defer: 3d}}
 	require.Equal(t, throttle.Deferred, next.Outcome)
 	assert.Equal(t, "throttle.cap.sms_day", next.Rule)
 }
+
+// BenchmarkCheckAndReserve is one decision transaction against a real
+// Postgres, on customers with a few touches each (`make bench` runs the
+// concurrent loads next to pgbench).
+func BenchmarkCheckAndReserve(b *testing.B) {
+	pool := testenv.Postgres(b)
+	ctx := context.Background()
+	p := throttle.Default()
+	const customers = 100
+	_, err := pool.Exec(ctx, `insert into customers (id, name, time_zone)
+		select 'c' || i, 'Bench Customer', 'Europe/Paris' from generate_series(0, $1 - 1) i`, customers)
+	require.NoError(b, err)
+	rows, err := pool.Query(ctx, `
+		insert into touches (workflow_id, entry_id, step_key, journey, journey_version, customer_id, step_id, channel, intent, status)
+		select 'b:' || g, 'e', 's', 'bench', 1, 'c' || (g % $2), 's', 'email', 'caring', 'reserved'
+		from generate_series(1, $1) g returning id`, b.N, customers)
+	require.NoError(b, err)
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	require.NoError(b, err)
+	now := time.Now()
+	b.ResetTimer()
+	for i := range b.N {
+		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			_, err := throttle.CheckAndReserve(ctx, tx, p, throttle.Check{
+				TouchID: ids[i], CustomerID: fmt.Sprintf("c%d", (i+1)%customers), TimeZone: "Europe/Paris",
+				Channel: channel.Email, Intent: channel.Caring, At: now.Add(time.Duration(i) * time.Minute),
+			})
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
