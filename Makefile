@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO    ?= go
 
-.PHONY: demo dev test unit vet tools build
+.PHONY: demo dev test unit vet tools build bench
 
 ## demo: run the engine end to end on embedded defaults (sandbox delivery)
 demo:
@@ -19,6 +19,10 @@ test:
 ## unit: the tests that need neither Temporal nor Postgres
 unit:
 	$(GO) test -race -short ./...
+
+## bench: throttle decisions per second next to pgbench on the same server
+bench:
+	@deploy/dev/bench.sh
 
 vet:
 	$(GO) vet ./...

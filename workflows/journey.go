@@ -161,6 +161,7 @@ func (j *journeyRun) send(ctx workflow.Context, step journey.Step) (StepOutcome,
 			CustomerID: j.in.CustomerID, StepID: step.ID, Channel: step.Channel, Intent: step.Intent,
 		},
 		Template: j.in.Journey.Templates[step.Template],
+		MaxDefer: step.MaxDefer,
 	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:           DeliveryQueue(step.Channel),
@@ -168,8 +169,25 @@ func (j *journeyRun) send(ctx workflow.Context, step journey.Step) (StepOutcome,
 		RetryPolicy:         deliverRetry,
 	})
 	out := StepOutcome{StepID: step.ID, Kind: string(step.Kind), Channel: step.Channel}
-	var res activities.DeliverResult
-	err := workflow.ExecuteActivity(actx, a.Deliver, in).Get(ctx, &res)
+	var (
+		res activities.DeliverResult
+		err error
+	)
+	// The throttle may defer the touch: wait durably until the moment it
+	// named and ask again. The step's deadline bounds the waiting; past it
+	// the activity answers expired.
+	for {
+		in.RequestedAt, res = workflow.Now(ctx), activities.DeliverResult{}
+		err = workflow.ExecuteActivity(actx, a.Deliver, in).Get(ctx, &res)
+		if err != nil || res.Status != ledger.Deferred {
+			break
+		}
+		wait := max(res.NotBefore.Sub(res.DecidedAt), time.Second)
+		j.logger.Info("touch deferred", "step", step.ID, "rule", res.Reason, "not_before", res.NotBefore, "wait", wait)
+		if err := workflow.Sleep(ctx, wait); err != nil {
+			return out, err
+		}
+	}
 	if err == nil {
 		out.Status, out.Reason, out.TouchID = res.Status, res.Reason, res.TouchID
 		j.logger.Info("touch settled", "step", step.ID, "status", res.Status, "reason", res.Reason)

@@ -83,11 +83,14 @@ type Step struct {
 	Next string   `json:"next,omitempty"`
 
 	// Send fields. FallbackChannel is tried when the send on Channel is
-	// blocked or fails.
+	// blocked or fails. MaxDefer is how long the send may wait for the
+	// throttle before it expires (promotions go stale, reminders don't); 0
+	// takes the throttle policy's default for the intent.
 	Channel         channel.Name   `json:"channel,omitempty"`
 	Intent          channel.Intent `json:"intent,omitempty"`
 	Template        string         `json:"template,omitempty"`
 	FallbackChannel channel.Name   `json:"fallback_channel,omitempty"`
+	MaxDefer        time.Duration  `json:"max_defer,omitempty"`
 
 	// Wait fields: a duration, or Until, a local time of the customer's day
 	// such as "next weekday 10:00" (see ParseUntil).

@@ -219,7 +219,7 @@ func (p *parser) templates(n *yaml.Node, pos *positions) map[string]Template {
 
 // stepFields lists the fields each step type accepts besides id, type and next.
 var stepFields = map[StepKind][]string{
-	StepSend:      {"channel", "intent", "template", "fallback_channel"},
+	StepSend:      {"channel", "intent", "template", "fallback_channel", "max_defer"},
 	StepWait:      {"duration", "until"},
 	StepWaitFor:   {"on", "timeout", "on_timeout"},
 	StepBranch:    {"attribute", "outcome_of", "cases", "default"},
@@ -270,6 +270,8 @@ func (p *parser) step(n *yaml.Node) Step {
 			s.Template = p.str(v)
 		case "fallback_channel":
 			s.FallbackChannel = channel.Name(p.str(v))
+		case "max_defer":
+			s.MaxDefer = p.duration(v, &s.pos, key)
 		case "duration":
 			s.Wait = p.duration(v, &s.pos, key)
 		case "until":

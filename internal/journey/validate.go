@@ -197,6 +197,9 @@ func (c *checker) send(s Step) {
 			c.add(s.pos.at("fallback_channel"), "step %s: fallback channel is the step's own channel", s.ID)
 		}
 	}
+	if s.MaxDefer < 0 {
+		c.add(s.pos.at("max_defer"), "step %s: max_defer must not be negative, got %s", s.ID, s.MaxDefer)
+	}
 	// A robot must not say it cares: caring messages never go out as an
 	// automated voice call; a human_call step is the way to call.
 	if s.Intent == channel.Caring && (s.Channel == channel.Voice || s.FallbackChannel == channel.Voice) {
