@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/activity"
@@ -17,6 +18,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/customer"
 	"github.com/outreach-engine/outreach/internal/journey"
 	"github.com/outreach-engine/outreach/internal/ledger"
+	"github.com/outreach-engine/outreach/internal/throttle"
 )
 
 // Error types the workflow and the retry policies recognise. Both are
@@ -31,6 +33,11 @@ const (
 type Activities struct {
 	DB      *pgxpool.Pool
 	Senders map[channel.Name]channel.Sender
+	// Throttle is the global throttle policy; nil sends without throttling
+	// (the worker always sets it).
+	Throttle *throttle.Policy
+	// Now is the clock of throttle decisions; nil means time.Now.
+	Now func() time.Time
 }
 
 // DeliverInput names one touch. It carries ids and the template, never the
@@ -38,6 +45,11 @@ type Activities struct {
 type DeliverInput struct {
 	ledger.Planned
 	Template journey.Template `json:"template"`
+	// RequestedAt is the journey's clock when it asked (recorded with the
+	// throttle decision); MaxDefer is how long the step may wait (0: the
+	// policy's default for the intent).
+	RequestedAt time.Time     `json:"requested_at"`
+	MaxDefer    time.Duration `json:"max_defer,omitempty"`
 }
 
 // DeliverResult is what became of the touch.
@@ -45,6 +57,10 @@ type DeliverResult struct {
 	TouchID int64         `json:"touch_id"`
 	Status  ledger.Status `json:"status"`
 	Reason  string        `json:"reason,omitempty"`
+	// NotBefore is when a deferred touch may ask again; DecidedAt is the
+	// decision's clock (the workflow sleeps NotBefore - DecidedAt).
+	NotBefore time.Time `json:"not_before,omitzero"`
+	DecidedAt time.Time `json:"decided_at,omitzero"`
 }
 
 func result(t ledger.Touch) DeliverResult {
@@ -85,6 +101,9 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 			logger.Info("touch blocked", "touch_id", t.ID, "rule", rule)
 			return DeliverResult{TouchID: t.ID, Status: ledger.Blocked, Reason: rule}, nil
 		}
+		if res, done, err := a.throttleTouch(ctx, t, c, in); done || err != nil {
+			return res, err
+		}
 	}
 	msg, err := journey.Render(in.Template, c.TemplateData())
 	if err != nil {
@@ -107,7 +126,7 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 		To: c.AddressOn(in.Channel), Subject: msg.Subject, Body: msg.Body,
 	})
 	if err != nil {
-		return DeliverResult{}, fmt.Errorf("send touch %d on %s: %w", t.ID, in.Channel, err)
+		return DeliverResult{}, passThrough(fmt.Errorf("send touch %d on %s: %w", t.ID, in.Channel, err))
 	}
 	if err := ledger.MarkSent(ctx, a.DB, t.ID, receipt.ProviderID); err != nil {
 		return DeliverResult{}, err

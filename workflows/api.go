@@ -5,6 +5,7 @@ package workflows
 
 import (
 	"strings"
+	"time"
 
 	"github.com/outreach-engine/outreach/internal/channel"
 	"github.com/outreach-engine/outreach/internal/journey"
@@ -43,6 +44,23 @@ const QueryState = "state"
 type JourneyInput struct {
 	CustomerID string             `json:"customer_id"`
 	Journey    journey.Definition `json:"journey"`
+	// MaxWait, when set, caps every wait, wait_for timeout and local-time
+	// wait (demos compress days into seconds with it).
+	MaxWait time.Duration `json:"max_wait,omitempty"`
+	// Resume carries a journey's state across continue-as-new.
+	Resume *Resume `json:"resume,omitempty"`
+}
+
+// Resume is the state a journey carries into its next run when it continues
+// as new: where it is, how often each step ran (the ledger's step keys
+// depend on it), what each step last did, and the events not yet consumed.
+type Resume struct {
+	Step       string            `json:"step"`
+	Visits     map[string]int    `json:"visits"`
+	Results    map[string]string `json:"results,omitempty"`
+	Steps      []StepOutcome     `json:"steps,omitempty"`
+	StepsTotal int               `json:"steps_total"`
+	Events     []Event           `json:"events,omitempty"`
 }
 
 // StepOutcome is what one step of a journey did.
@@ -53,17 +71,41 @@ type StepOutcome struct {
 	Status  ledger.Status `json:"status,omitempty"`
 	Reason  string        `json:"reason,omitempty"`
 	TouchID int64         `json:"touch_id,omitempty"`
+	// Intent of a send or human call.
+	Intent channel.Intent `json:"intent,omitempty"`
+	// Visit counts how often the step ran, this time included.
+	Visit int `json:"visit,omitempty"`
+	// Result is what a branch-like step decided: the event that arrived or
+	// "timeout", the branch case taken, the variant, "pending" for a human
+	// call; for a send it is the status. Branches on outcome_of compare it.
+	Result string `json:"result,omitempty"`
+	// Variant is the variant a split assigned.
+	Variant string `json:"variant,omitempty"`
+	// Next is the step the journey went on to ("" when it ended).
+	Next string `json:"next,omitempty"`
 }
 
 // JourneyState is what the state query returns.
 type JourneyState struct {
-	Journey     string        `json:"journey"`
-	Version     int           `json:"version"`
-	CustomerID  string        `json:"customer_id"`
-	CurrentStep string        `json:"current_step"`
-	Done        bool          `json:"done"`
-	Steps       []StepOutcome `json:"steps"`
+	Journey     string `json:"journey"`
+	Version     int    `json:"version"`
+	CustomerID  string `json:"customer_id"`
+	CurrentStep string `json:"current_step"`
+	// Waiting says what the current step waits for, e.g. "for opened,
+	// clicked until 2026-11-25T10:00:00Z" or "until 2026-11-25T10:00:00Z".
+	Waiting string `json:"waiting,omitempty"`
+	Done    bool   `json:"done"`
+	// ExitReason says why the journey ended early, e.g. "event.purchased".
+	ExitReason string `json:"exit_reason,omitempty"`
+	// Steps is the most recent outcomes (at most MaxSummarySteps);
+	// StepsTotal counts every step run since the journey began.
+	Steps      []StepOutcome `json:"steps"`
+	StepsTotal int           `json:"steps_total,omitempty"`
 }
+
+// MaxSummarySteps bounds the outcomes a journey keeps in its state, so that
+// a long journey's query result and continue-as-new input stay small.
+const MaxSummarySteps = 100
 
 // JourneyResult is what a finished journey returns.
 type JourneyResult struct {
@@ -99,6 +141,16 @@ const (
 	EventUnsubscribed  EventKind = "unsubscribed"
 	EventBounced       EventKind = "bounced"
 )
+
+// Valid reports whether k is a known event kind.
+func (k EventKind) Valid() bool {
+	switch k {
+	case EventDelivered, EventOpened, EventClicked, EventReplied, EventPurchased,
+		EventCallCompleted, EventUnsubscribed, EventBounced:
+		return true
+	}
+	return false
+}
 
 // Event is the payload of SignalEvent. It carries ids and kinds, no PII.
 type Event struct {

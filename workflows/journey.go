@@ -40,6 +40,18 @@ func Journey(ctx workflow.Context, in JourneyInput) (JourneyResult, error) {
 	if err != nil {
 		return JourneyResult{}, err
 	}
+	// Journeys started before the interpreter learned jumps, events and
+	// continue-as-new keep running the linear loop they started with.
+	// Their definitions passed the validation of their day when they started.
+	if workflow.GetVersion(ctx, versionInterpreter, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return j.runLinear(ctx)
+	}
+	// Validate is a pure function of the input: the maps it reads are only
+	// looked up, sorted, or encoded by encoding/json (which sorts keys).
+	//workflowcheck:ignore
+	if err := in.Journey.Validate(); err != nil {
+		return JourneyResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadInput, nil)
+	}
 	return j.run(ctx)
 }
 
@@ -52,14 +64,17 @@ type journeyRun struct {
 	// visits counts how often each step ran in this entry; it makes the
 	// ledger key unique when a step is visited more than once.
 	visits map[string]int
+	// results holds what each step last did, for branches on outcome_of.
+	results map[string]string
+	// events are the customer events received since the last send.
+	events []Event
+	// exitEvent is the exit_on event that ended the journey, if any.
+	exitEvent EventKind
 }
 
 func newJourneyRun(ctx workflow.Context, in JourneyInput) (*journeyRun, error) {
 	if in.CustomerID == "" {
 		return nil, temporal.NewNonRetryableApplicationError("journey input has no customer id", ErrTypeBadInput, nil)
-	}
-	if err := in.Journey.Validate(); err != nil {
-		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadInput, nil)
 	}
 	info := workflow.GetInfo(ctx)
 	j := &journeyRun{
@@ -71,7 +86,20 @@ func newJourneyRun(ctx workflow.Context, in JourneyInput) (*journeyRun, error) {
 			Journey: in.Journey.Name, Version: in.Journey.Version, CustomerID: in.CustomerID,
 			Steps: []StepOutcome{},
 		},
-		visits: map[string]int{},
+		visits:  map[string]int{},
+		results: map[string]string{},
+	}
+	if r := in.Resume; r != nil {
+		j.state.Steps, j.state.StepsTotal, j.events = r.Steps, r.StepsTotal, r.Events
+		if j.state.Steps == nil {
+			j.state.Steps = []StepOutcome{}
+		}
+		if r.Visits != nil {
+			j.visits = r.Visits
+		}
+		if r.Results != nil {
+			j.results = r.Results
+		}
 	}
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (JourneyState, error) {
 		return j.state, nil
@@ -81,7 +109,9 @@ func newJourneyRun(ctx workflow.Context, in JourneyInput) (*journeyRun, error) {
 	return j, nil
 }
 
-func (j *journeyRun) run(ctx workflow.Context) (JourneyResult, error) {
+// runLinear is the foundation's interpreter: every step in file order. It
+// only runs for histories recorded before versionInterpreter.
+func (j *journeyRun) runLinear(ctx workflow.Context) (JourneyResult, error) {
 	for _, step := range j.in.Journey.Steps {
 		j.state.CurrentStep = step.ID
 		j.visits[step.ID]++
@@ -123,7 +153,7 @@ func (j *journeyRun) send(ctx workflow.Context, step journey.Step) (StepOutcome,
 	key := ledger.Key{
 		WorkflowID: info.WorkflowExecution.ID,
 		EntryID:    j.entryID,
-		StepKey:    fmt.Sprintf("%s#%d", step.ID, j.visits[step.ID]),
+		StepKey:    j.stepKey(step),
 	}
 	in := activities.DeliverInput{
 		Planned: ledger.Planned{
@@ -131,6 +161,7 @@ func (j *journeyRun) send(ctx workflow.Context, step journey.Step) (StepOutcome,
 			CustomerID: j.in.CustomerID, StepID: step.ID, Channel: step.Channel, Intent: step.Intent,
 		},
 		Template: j.in.Journey.Templates[step.Template],
+		MaxDefer: step.MaxDefer,
 	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:           DeliveryQueue(step.Channel),
@@ -138,8 +169,25 @@ func (j *journeyRun) send(ctx workflow.Context, step journey.Step) (StepOutcome,
 		RetryPolicy:         deliverRetry,
 	})
 	out := StepOutcome{StepID: step.ID, Kind: string(step.Kind), Channel: step.Channel}
-	var res activities.DeliverResult
-	err := workflow.ExecuteActivity(actx, a.Deliver, in).Get(ctx, &res)
+	var (
+		res activities.DeliverResult
+		err error
+	)
+	// The throttle may defer the touch: wait durably until the moment it
+	// named and ask again. The step's deadline bounds the waiting; past it
+	// the activity answers expired.
+	for {
+		in.RequestedAt, res = workflow.Now(ctx), activities.DeliverResult{}
+		err = workflow.ExecuteActivity(actx, a.Deliver, in).Get(ctx, &res)
+		if err != nil || res.Status != ledger.Deferred {
+			break
+		}
+		wait := max(res.NotBefore.Sub(res.DecidedAt), time.Second)
+		j.logger.Info("touch deferred", "step", step.ID, "rule", res.Reason, "not_before", res.NotBefore, "wait", wait)
+		if err := workflow.Sleep(ctx, wait); err != nil {
+			return out, err
+		}
+	}
 	if err == nil {
 		out.Status, out.Reason, out.TouchID = res.Status, res.Reason, res.TouchID
 		j.logger.Info("touch settled", "step", step.ID, "status", res.Status, "reason", res.Reason)

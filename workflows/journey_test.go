@@ -136,7 +136,7 @@ func TestInvalidInputIsRejectedWithoutRetry(t *testing.T) {
 	require.ErrorAs(t, env.GetWorkflowError(), &appErr)
 	assert.Equal(t, ErrTypeBadInput, appErr.Type())
 	assert.True(t, appErr.NonRetryable())
-	assert.Contains(t, appErr.Error(), "wait must be a positive duration")
+	assert.Contains(t, appErr.Error(), "step pause-1: duration must be a positive duration")
 }
 
 func TestWorkflowIDRoundTrip(t *testing.T) {

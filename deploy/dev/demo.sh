@@ -17,6 +17,8 @@ ensure_temporal_server
 # that may be polling the same server.
 export TEMPORAL_NAMESPACE=${TEMPORAL_NAMESPACE:-outreach-demo}
 ensure_namespace "$TEMPORAL_NAMESPACE"
+# Real caps and quiet hours; deferred touches expire after seconds, not days.
+export OUTREACH_THROTTLE_POLICY=${OUTREACH_THROTTLE_POLICY:-$ROOT/deploy/dev/demo-throttle.yaml}
 
 WORKER_PID=
 cleanup() {

@@ -81,6 +81,8 @@ func commands() []command {
 		{"start", "start a journey for a customer, a list, a segment or everyone", cmdStart},
 		{"status", "show where one customer's journey is", cmdStatus},
 		{"ledger", "list a customer's touches from the contact ledger", cmdLedger},
+		{"journey validate", "check journey files; prints FILE:LINE: problem for each problem", cmdJourneyValidate},
+		{"event", "send a customer event (opened, purchased, ...) to a running journey", cmdEvent},
 		{"cancel", "cancel a journey for one customer, a list, a segment or everyone", cmdCancel},
 		{"report", "a journey's funnel per step and its variants side by side", cmdReport},
 		{"segments save", "store a segment file in the database under its name", cmdSegmentSave},

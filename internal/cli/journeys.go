@@ -35,7 +35,7 @@ type startOutcome struct {
 
 func cmdStart(ctx context.Context, a *App, args []string) error {
 	fs := flags(a, "start")
-	name := fs.String("journey", "", "built-in journey name (required): welcome")
+	name := fs.String("journey", "", "journey file, or a built-in journey name (required): welcome")
 	var who audienceFlags
 	who.register(fs)
 	maxWait := fs.Duration("max-wait", 0, "cap every wait step at this duration (for demos; 0 keeps the journey's waits)")
@@ -50,17 +50,17 @@ func cmdStart(ctx context.Context, a *App, args []string) error {
 	if err := who.check(); err != nil {
 		return err
 	}
-	def, ok := journey.Builtin(*name)
-	if !ok {
-		return fmt.Errorf("%w: unknown journey %q (built-in: welcome)", ErrUsage, *name)
-	}
-	if *maxWait > 0 {
-		def = capWaits(def, *maxWait)
+	def, err := loadJourney(a, *name)
+	if err != nil {
+		return err
 	}
 	if err := def.Validate(); err != nil {
 		return fmt.Errorf("journey %s is not valid:\n%w", def.Name, err)
 	}
 
+	if *maxWait < 0 {
+		return fmt.Errorf("%w: --max-wait must not be negative", ErrUsage)
+	}
 	pool, err := a.DB(ctx)
 	if err != nil {
 		return err
@@ -84,7 +84,7 @@ func cmdStart(ctx context.Context, a *App, args []string) error {
 	starter := bulk.JourneyStarter{
 		Client: tc, Journey: def.Name, Reentry: *reentry,
 		Input: func(id string) workflows.JourneyInput {
-			return workflows.JourneyInput{CustomerID: id, Journey: def}
+			return workflows.JourneyInput{CustomerID: id, Journey: def, MaxWait: *maxWait}
 		},
 		OnRun: func(id string, run client.WorkflowRun) {
 			mu.Lock()
@@ -117,19 +117,6 @@ func cmdStart(ctx context.Context, a *App, args []string) error {
 		return nil
 	}
 	return waitAndReport(ctx, a, outcomes, refused)
-}
-
-// capWaits shortens every wait step to at most d.
-func capWaits(def journey.Definition, d time.Duration) journey.Definition {
-	steps := make([]journey.Step, len(def.Steps))
-	copy(steps, def.Steps)
-	for i := range steps {
-		if steps[i].Kind == journey.StepWait && steps[i].Wait > d {
-			steps[i].Wait = d
-		}
-	}
-	def.Steps = steps
-	return def
 }
 
 func waitAndReport(ctx context.Context, a *App, outcomes []startOutcome, refused int) error {
@@ -191,7 +178,14 @@ func printReceived(ctx context.Context, a *App, db interface {
 	}
 	fmt.Fprintf(a.Out, "%s\n", o.customerID)
 	for _, s := range o.result.Steps {
+		if s.Variant != "" {
+			fmt.Fprintf(a.Out, "  variant  %s (split %s)\n", s.Variant, s.StepID)
+		}
 		if s.Channel == "" {
+			continue
+		}
+		if s.Kind == string(journey.StepHumanCall) {
+			fmt.Fprintf(a.Out, "  call     needed, no one called yet (%s); went on to %s\n", s.Reason, s.Next)
 			continue
 		}
 		switch s.Status {
@@ -219,7 +213,7 @@ func firstLine(s string) string {
 
 func cmdStatus(ctx context.Context, a *App, args []string) error {
 	fs := flags(a, "status")
-	name := fs.String("journey", "", "journey name (required)")
+	name := fs.String("journey", "", "journey name or file (required)")
 	customerID := fs.String("customer", "", "customer id (required)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parse(fs, args); err != nil {
@@ -232,7 +226,7 @@ func cmdStatus(ctx context.Context, a *App, args []string) error {
 	if err != nil {
 		return err
 	}
-	id := workflows.WorkflowID(*name, *customerID)
+	id := workflows.WorkflowID(journeyName(*name), *customerID)
 	desc, err := tc.DescribeWorkflowExecution(ctx, id, "")
 	if err != nil {
 		var nf *serviceerror.NotFound
@@ -258,18 +252,7 @@ func cmdStatus(ctx context.Context, a *App, args []string) error {
 			State      workflows.JourneyState `json:"state"`
 		}{id, status, state})
 	}
-	fmt.Fprintf(a.Out, "%s  %s  journey %s v%d", id, status, state.Journey, state.Version)
-	if state.CurrentStep != "" {
-		fmt.Fprintf(a.Out, "  at step %s", state.CurrentStep)
-	}
-	fmt.Fprintln(a.Out)
-	for _, s := range state.Steps {
-		if s.Channel == "" {
-			fmt.Fprintf(a.Out, "  %-16s %s done\n", s.StepID, s.Kind)
-			continue
-		}
-		fmt.Fprintf(a.Out, "  %-16s %s %-5s %s %s\n", s.StepID, s.Kind, s.Channel, s.Status, s.Reason)
-	}
+	printState(a, id, status, state)
 	return nil
 }
 

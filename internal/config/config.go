@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
+
+	"github.com/outreach-engine/outreach/internal/channel"
 )
 
 // Config is the engine's configuration.
@@ -22,6 +25,12 @@ type Config struct {
 	DeliveryMode      string
 	LogLevel          slog.Level
 	ShutdownGrace     time.Duration
+	// ThrottlePolicy is the path of the throttle policy file ("" for the
+	// embedded defaults).
+	ThrottlePolicy string
+	// DeliveryRates caps Deliver activities per second per channel, across
+	// every worker (absent: no cap).
+	DeliveryRates map[channel.Name]float64
 }
 
 // Setting documents one environment variable; the README's table is made from the same list.
@@ -37,6 +46,8 @@ var Settings = []Setting{
 	{"OUTREACH_DELIVERY_MODE", "sandbox", "how messages leave: sandbox records them in Postgres"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"OUTREACH_SHUTDOWN_GRACE", "30s", "how long a stopping worker lets running activities finish"},
+	{"OUTREACH_THROTTLE_POLICY", "", "path of the throttle policy file (YAML or JSON); empty: the embedded defaults"},
+	{"OUTREACH_DELIVERY_RATES", "", "provider rate limits in sends per second per channel, held across all workers, e.g. email=50,sms=10"},
 }
 
 func env(name string) string {
@@ -67,10 +78,39 @@ func Load() (Config, error) {
 		return c, fmt.Errorf("OUTREACH_SHUTDOWN_GRACE: %q is not a duration such as 30s", env("OUTREACH_SHUTDOWN_GRACE"))
 	}
 	c.ShutdownGrace = grace
+	c.ThrottlePolicy = env("OUTREACH_THROTTLE_POLICY")
+	if c.DeliveryRates, err = ParseRates(env("OUTREACH_DELIVERY_RATES")); err != nil {
+		return c, fmt.Errorf("OUTREACH_DELIVERY_RATES: %w", err)
+	}
 	if c.DeliveryMode != "sandbox" {
 		return c, fmt.Errorf("OUTREACH_DELIVERY_MODE: %q is not supported (want sandbox)", c.DeliveryMode)
 	}
 	return c, nil
+}
+
+// ParseRates parses "email=50,sms=10" into sends per second per channel.
+func ParseRates(s string) (map[channel.Name]float64, error) {
+	rates := map[channel.Name]float64{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, val, ok := strings.Cut(part, "=")
+		if !ok {
+			return nil, fmt.Errorf("%q is not channel=rate", part)
+		}
+		ch, err := channel.ParseName(strings.TrimSpace(name))
+		if err != nil {
+			return nil, err
+		}
+		r, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		if err != nil || r <= 0 {
+			return nil, fmt.Errorf("%s: %q is not a positive number of sends per second", ch, val)
+		}
+		rates[ch] = r
+	}
+	return rates, nil
 }
 
 // Logger returns a JSON logger at the configured level.

@@ -34,13 +34,13 @@ func TestValidateReportsEveryProblemWithItsStep(t *testing.T) {
 	require.Error(t, err)
 	msg := err.Error()
 	for _, want := range []string{
-		`step 1 (a): unknown channel "fax"`,
-		"step 2 (a): duplicate step id",
-		"step 2 (a): wait must be a positive duration",
-		`step 3 (c): unknown step kind "teleport"`,
-		`step 4 (d): unknown intent "urgent"`,
-		`step 4 (d): template "missing" is not defined`,
-		`step 5 (e): template "bad"`,
+		`step a: unknown channel "fax"`,
+		"step a: duplicate step id",
+		"step a: duration must be a positive duration",
+		`step c: unknown step type "teleport"`,
+		`step d: unknown intent "urgent"`,
+		`step d: template "missing" is not defined`,
+		`template bad: template does not render`,
 	} {
 		assert.Contains(t, msg, want)
 	}

@@ -1,5 +1,6 @@
 // Package ledger owns the contact ledger: one row per touch, moving through
-// reserved -> sending -> sent | blocked | failed. The row's business key,
+// reserved -> sending -> sent | blocked | failed (or, held by the throttle,
+// reserved -> deferred -> reserved ... | expired). The row's business key,
 // (workflow id, entry id, step key), makes every write idempotent, so a
 // retried activity or a restarted worker never records or sends a touch twice.
 package ledger
@@ -25,10 +26,14 @@ const (
 	Sent     Status = "sent"
 	Blocked  Status = "blocked"
 	Failed   Status = "failed"
+	// Deferred: the throttle holds the touch until a later moment.
+	Deferred Status = "deferred"
+	// Expired: the throttle found no allowed moment before the deadline.
+	Expired Status = "expired"
 )
 
 // Final reports whether no further transition is possible.
-func (s Status) Final() bool { return s == Sent || s == Blocked || s == Failed }
+func (s Status) Final() bool { return s == Sent || s == Blocked || s == Failed || s == Expired }
 
 // Key identifies one touch across retries and restarts.
 type Key struct {
@@ -90,7 +95,9 @@ func Reserve(ctx context.Context, db store.DB, p Planned) (Touch, error) {
 		                     step_id, channel, intent, status)
 		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'reserved')
 		on conflict (workflow_id, entry_id, step_key)
-		do update set attempts = touches.attempts + 1, updated_at = now()
+		do update set attempts = touches.attempts + 1, updated_at = now(),
+			-- a deferred touch asking again waits for a fresh decision
+			status = case when touches.status = 'deferred' then 'reserved' else touches.status end
 		returning `+touchColumns,
 		p.WorkflowID, p.EntryID, p.StepKey, p.Journey, p.JourneyVersion, p.CustomerID,
 		p.StepID, string(p.Channel), string(p.Intent))

@@ -30,10 +30,10 @@ func WriteText(w io.Writer, r Report) error {
 		width = max(width, len(s.StepID))
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "%-*s  %-7s\tentered\tsent\tdeferred\tblocked\tfailed\tin flight\tdelivered\topened\tclicked\tconverted\tdropped out\t\n", width, "step", "channel")
+	fmt.Fprintf(tw, "%-*s  %-7s\tentered\tsent\tdeferred\tblocked\texpired\tfailed\tin flight\tdelivered\topened\tclicked\tconverted\tdropped out\t\n", width, "step", "channel")
 	for _, s := range r.Steps {
-		fmt.Fprintf(tw, "%-*s  %-7s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", width, s.StepID, s.Channel,
-			s.Entered, s.Sent, s.Deferred, s.Blocked, s.Failed, s.InFlight,
+		fmt.Fprintf(tw, "%-*s  %-7s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", width, s.StepID, s.Channel,
+			s.Entered, s.Sent, s.Deferred, s.Blocked, s.Expired, s.Failed, s.InFlight,
 			s.Delivered, s.Opened, s.Clicked, s.Converted, s.DroppedOut)
 	}
 	if err := tw.Flush(); err != nil {
@@ -42,6 +42,9 @@ func WriteText(w io.Writer, r Report) error {
 	for _, s := range r.Steps {
 		for _, b := range s.BlockedBy {
 			fmt.Fprintf(w, "  %s: %d blocked by %s\n", s.StepID, b.Count, b.Rule)
+		}
+		for _, b := range s.ExpiredBy {
+			fmt.Fprintf(w, "  %s: %d expired, held by %s\n", s.StepID, b.Count, b.Rule)
 		}
 	}
 	if !r.Engagement {
@@ -96,7 +99,7 @@ func pct(x float64) string { return fmt.Sprintf("%.1f%%", 100*x) }
 func points(x float64) string { return fmt.Sprintf("%+.1f pts", 100*x) }
 
 // csvHeader is the first line of the CSV export.
-var csvHeader = []string{"section", "name", "channel", "entered", "sent", "deferred", "blocked", "failed", "in_flight",
+var csvHeader = []string{"section", "name", "channel", "entered", "sent", "deferred", "blocked", "expired", "failed", "in_flight",
 	"delivered", "opened", "clicked", "converted", "dropped_out", "blocked_by",
 	"send_rate_diff", "send_rate_diff_ci95_low", "send_rate_diff_ci95_high",
 	"conversion_rate_diff", "conversion_rate_diff_ci95_low", "conversion_rate_diff_ci95_high"}
@@ -112,18 +115,21 @@ func WriteCSV(w io.Writer, r Report) error {
 		for _, b := range s.BlockedBy {
 			rules = append(rules, fmt.Sprintf("%s=%d", b.Rule, b.Count))
 		}
+		for _, b := range s.ExpiredBy {
+			rules = append(rules, fmt.Sprintf("expired:%s=%d", b.Rule, b.Count))
+		}
 		_ = cw.Write([]string{"step", s.StepID, s.Channel, itoa(s.Entered), itoa(s.Sent), itoa(s.Deferred),
-			itoa(s.Blocked), itoa(s.Failed), itoa(s.InFlight), itoa(s.Delivered), itoa(s.Opened), itoa(s.Clicked),
+			itoa(s.Blocked), itoa(s.Expired), itoa(s.Failed), itoa(s.InFlight), itoa(s.Delivered), itoa(s.Opened), itoa(s.Clicked),
 			itoa(s.Converted), itoa(s.DroppedOut), strings.Join(rules, ";"), "", "", "", "", "", ""})
 	}
 	f := func(x float64) string { return strconv.FormatFloat(x, 'f', 4, 64) }
 	for i, v := range r.Variants {
 		row := []string{"variant", v.Name, "", itoa(v.Entered), itoa(v.Sent), itoa(v.Deferred), itoa(v.Blocked),
-			itoa(v.Failed), itoa(v.InFlight), itoa(v.Delivered), itoa(v.Opened), itoa(v.Clicked), itoa(v.Converted),
+			itoa(v.Expired), itoa(v.Failed), itoa(v.InFlight), itoa(v.Delivered), itoa(v.Opened), itoa(v.Clicked), itoa(v.Converted),
 			"", "", "", "", "", "", "", ""}
 		if i > 0 {
 			c := r.Comparisons[i-1]
-			copy(row[15:], []string{f(c.SendDiff), f(c.SendCI.Low), f(c.SendCI.High),
+			copy(row[16:], []string{f(c.SendDiff), f(c.SendCI.Low), f(c.SendCI.High),
 				f(c.ConversionDiff), f(c.ConversionCI.Low), f(c.ConversionCI.High)})
 		}
 		_ = cw.Write(row)

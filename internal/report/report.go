@@ -1,5 +1,5 @@
 // Package report computes a journey's results from the contact ledger: a
-// funnel per step (entered, sent, deferred, blocked and by which rule,
+// funnel per step (entered, sent, deferred, blocked or expired and by which rule,
 // delivered, opened, clicked, converted, dropped out) and, for journeys with
 // a split step, the variants side by side with 95% confidence intervals for
 // the difference in send and conversion rates.
@@ -38,6 +38,7 @@ type Counts struct {
 	Sent      int `json:"sent"`
 	Deferred  int `json:"deferred"`
 	Blocked   int `json:"blocked"`
+	Expired   int `json:"expired"`
 	Failed    int `json:"failed"`
 	InFlight  int `json:"in_flight"`
 	Delivered int `json:"delivered"`
@@ -59,6 +60,8 @@ type Step struct {
 	Channel string `json:"channel"`
 	Counts
 	BlockedBy []RuleCount `json:"blocked_by,omitempty"`
+	// ExpiredBy names the throttle rules whose deferrals ran past the deadline.
+	ExpiredBy []RuleCount `json:"expired_by,omitempty"`
 	// DroppedOut counts the entries whose latest touch is this step,
 	// on every step but the last: they got nothing after it (yet: a
 	// journey still waiting before its next touch counts here too).
@@ -175,6 +178,7 @@ func (r *Report) loadSteps(ctx context.Context, db store.DB) error {
 			count(*) filter (where s.status = 'sent'),
 			count(*) filter (where s.status = 'deferred'),
 			count(*) filter (where s.status = 'blocked'),
+			count(*) filter (where s.status = 'expired'),
 			count(*) filter (where s.status = 'failed'),
 			count(*) filter (where s.status in ('reserved', 'sending')),
 			count(*) filter (where s.delivered), count(*) filter (where s.opened),
@@ -186,7 +190,7 @@ func (r *Report) loadSteps(ctx context.Context, db store.DB) error {
 	}
 	r.Steps, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (Step, error) {
 		var s Step
-		err := row.Scan(&s.StepID, &s.Channel, &s.Entered, &s.Sent, &s.Deferred, &s.Blocked, &s.Failed, &s.InFlight,
+		err := row.Scan(&s.StepID, &s.Channel, &s.Entered, &s.Sent, &s.Deferred, &s.Blocked, &s.Expired, &s.Failed, &s.InFlight,
 			&s.Delivered, &s.Opened, &s.Clicked, &s.Converted, &s.DroppedOut)
 		return s, err
 	})
@@ -197,16 +201,21 @@ func (r *Report) loadSteps(ctx context.Context, db store.DB) error {
 		r.Steps[n-1].DroppedOut = 0
 	}
 	rows, err = db.Query(ctx, `
-		select step_id, reason, count(*) from touches
-		where journey = $1 and status = 'blocked' group by step_id, reason`, r.Journey)
+		select step_id, status, reason, count(*) from touches
+		where journey = $1 and status in ('blocked', 'expired') group by step_id, status, reason`, r.Journey)
 	if err != nil {
 		return err
 	}
-	var step, rule string
+	var step, status, rule string
 	var n int
-	_, err = pgx.ForEachRow(rows, []any{&step, &rule, &n}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&step, &status, &rule, &n}, func() error {
 		for i := range r.Steps {
-			if r.Steps[i].StepID == step {
+			if r.Steps[i].StepID != step {
+				continue
+			}
+			if status == "expired" {
+				r.Steps[i].ExpiredBy = append(r.Steps[i].ExpiredBy, RuleCount{rule, n})
+			} else {
 				r.Steps[i].BlockedBy = append(r.Steps[i].BlockedBy, RuleCount{rule, n})
 			}
 		}
@@ -229,7 +238,8 @@ func (r *Report) loadVariants(ctx context.Context, db store.DB) error {
 		), entry as (
 			select workflow_id, entry_id, max(variant) as variant,
 				bool_or(status = 'sent') as sent, bool_or(status = 'deferred') as deferred,
-				bool_or(status = 'blocked') as blocked, bool_or(status = 'failed') as failed,
+				bool_or(status = 'blocked') as blocked, bool_or(status = 'expired') as expired,
+				bool_or(status = 'failed') as failed,
 				bool_or(status in ('reserved', 'sending')) as in_flight,
 				bool_or(delivered) as delivered, bool_or(opened) as opened,
 				bool_or(clicked) as clicked, bool_or(converted) as converted
@@ -237,7 +247,7 @@ func (r *Report) loadVariants(ctx context.Context, db store.DB) error {
 		)
 		select variant, count(*),
 			count(*) filter (where sent), count(*) filter (where deferred), count(*) filter (where blocked),
-			count(*) filter (where failed), count(*) filter (where in_flight),
+			count(*) filter (where expired), count(*) filter (where failed), count(*) filter (where in_flight),
 			count(*) filter (where delivered), count(*) filter (where opened),
 			count(*) filter (where clicked), count(*) filter (where converted)
 		from entry where variant is not null group by variant order by variant`, r.Journey)
@@ -246,7 +256,7 @@ func (r *Report) loadVariants(ctx context.Context, db store.DB) error {
 	}
 	r.Variants, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (Variant, error) {
 		var v Variant
-		err := row.Scan(&v.Name, &v.Entered, &v.Sent, &v.Deferred, &v.Blocked, &v.Failed, &v.InFlight,
+		err := row.Scan(&v.Name, &v.Entered, &v.Sent, &v.Deferred, &v.Blocked, &v.Expired, &v.Failed, &v.InFlight,
 			&v.Delivered, &v.Opened, &v.Clicked, &v.Converted)
 		v.SendRate = float64(v.Sent) / float64(v.Entered)
 		v.ConversionRate = float64(v.Converted) / float64(v.Entered)
@@ -257,6 +267,13 @@ func (r *Report) loadVariants(ctx context.Context, db store.DB) error {
 	}
 	r.Comparisons = Compare(r.Variants)
 	return nil
+}
+
+// sortRules orders rule counts by count, then name.
+func sortRules(b []RuleCount) {
+	sort.Slice(b, func(i, j int) bool {
+		return b[i].Count > b[j].Count || (b[i].Count == b[j].Count && b[i].Rule < b[j].Rule)
+	})
 }
 
 // Compare sets every variant against the first one (the control).

@@ -79,6 +79,10 @@ func promo(t *testing.T) (*pgxpool.Pool, map[string]int64) {
 
 func TestFunnelFromTheLedger(t *testing.T) {
 	pool, _ := promo(t)
+	// The throttle let c-18's reminder expire.
+	_, err := pool.Exec(context.Background(), `update touches set status = 'expired', reason = 'throttle.quiet_hours'
+		where customer_id = 'c-18' and step_id = 'reminder-sms'`)
+	require.NoError(t, err)
 	r, err := Load(context.Background(), pool, "promo")
 	require.NoError(t, err)
 	assert.Equal(t, 20, r.Entries)
@@ -93,15 +97,17 @@ func TestFunnelFromTheLedger(t *testing.T) {
 	assert.Equal(t, 10, email.DroppedOut, "blocked (6) and not followed up (6-9) end here")
 
 	sms := r.Steps[1]
-	assert.Equal(t, Counts{Entered: 10, Sent: 9, Failed: 1}, sms.Counts)
+	assert.Equal(t, Counts{Entered: 10, Sent: 8, Expired: 1, Failed: 1}, sms.Counts)
+	assert.Equal(t, []RuleCount{{"throttle.quiet_hours", 1}}, sms.ExpiredBy)
 	assert.Zero(t, sms.DroppedOut, "the last step has no one dropping out after it")
 
 	var out bytes.Buffer
 	require.NoError(t, WriteText(&out, r))
 	assert.Contains(t, out.String(), "journey promo (version 2): 20 entries")
 	assert.Contains(t, out.String(), "offer-email: 5 blocked by consent.email")
+	assert.Contains(t, out.String(), "reminder-sms: 1 expired, held by throttle.quiet_hours")
 	assert.Contains(t, out.String(), NoEngagement)
-	assert.Regexp(t, `offer-email\s+email\s+20\s+14\s+0\s+6\s+0\s+0\s+0\s+0\s+0\s+0\s+10`, out.String())
+	assert.Regexp(t, `offer-email\s+email\s+20\s+14\s+0\s+6\s+0\s+0\s+0\s+0\s+0\s+0\s+0\s+10`, out.String())
 }
 
 func TestVariantsSideBySide(t *testing.T) {
@@ -179,10 +185,10 @@ func TestEngagementFromProviderEvents(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, rows, 1+2+2)
 	assert.Equal(t, csvHeader, rows[0])
-	assert.Equal(t, []string{"step", "offer-email", "email", "20", "14", "0", "6", "0", "0", "14", "9", "7", "7", "10",
+	assert.Equal(t, []string{"step", "offer-email", "email", "20", "14", "0", "6", "0", "0", "0", "14", "9", "7", "7", "10",
 		"consent.email=5;address.email.missing=1", "", "", "", "", "", ""}, rows[1])
 	assert.Equal(t, "variant", rows[4][0])
-	assert.Equal(t, "0.7000", rows[4][18])
+	assert.Equal(t, "0.7000", rows[4][19])
 }
 
 func TestUnknownJourneyHasNoTouches(t *testing.T) {

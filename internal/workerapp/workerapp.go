@@ -3,6 +3,7 @@
 package workerapp
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/channel/sandbox"
 	"github.com/outreach-engine/outreach/internal/config"
 	"github.com/outreach-engine/outreach/internal/store"
+	"github.com/outreach-engine/outreach/internal/throttle"
 	"github.com/outreach-engine/outreach/workflows"
 )
 
@@ -26,9 +28,27 @@ type Workers struct {
 	all []worker.Worker
 }
 
+// Option adjusts the workers New creates.
+type Option func(*options)
+
+type options struct {
+	rates map[channel.Name]float64
+}
+
+// WithDeliveryRates caps each channel's Deliver activities per second. The
+// cap is the task queue's (TaskQueueActivitiesPerSecond), enforced by the
+// Temporal server, so it holds across every worker of the deployment.
+func WithDeliveryRates(rates map[channel.Name]float64) Option {
+	return func(o *options) { o.rates = rates }
+}
+
 // New creates (but does not start) the workers. stopTimeout is how long a
 // stopping worker waits for running activities.
-func New(c client.Client, acts *activities.Activities, stopTimeout time.Duration) *Workers {
+func New(c client.Client, acts *activities.Activities, stopTimeout time.Duration, opt ...Option) *Workers {
+	var o options
+	for _, f := range opt {
+		f(&o)
+	}
 	opts := worker.Options{WorkerStopTimeout: stopTimeout}
 	ws := &Workers{}
 	jw := worker.New(c, workflows.TaskQueue, opts)
@@ -36,7 +56,9 @@ func New(c client.Client, acts *activities.Activities, stopTimeout time.Duration
 	jw.RegisterActivity(acts)
 	ws.all = append(ws.all, jw)
 	for _, ch := range channel.All {
-		dw := worker.New(c, workflows.DeliveryQueue(ch), opts)
+		dopts := opts
+		dopts.TaskQueueActivitiesPerSecond = o.rates[ch]
+		dw := worker.New(c, workflows.DeliveryQueue(ch), dopts)
 		dw.RegisterActivity(acts)
 		ws.all = append(ws.all, dw)
 	}
@@ -65,6 +87,11 @@ func (ws *Workers) Stop() {
 
 // Run is the worker process: connect, migrate, serve until ctx is done, drain.
 func Run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
+	policy, err := throttle.LoadFile(cfg.ThrottlePolicy)
+	if err != nil {
+		return err
+	}
+	logger.Info("throttle policy loaded", "file", cmp.Or(cfg.ThrottlePolicy, "embedded defaults"))
 	pool, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
@@ -89,7 +116,8 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	default:
 		return fmt.Errorf("delivery mode %q is not supported", cfg.DeliveryMode)
 	}
-	ws := New(c, &activities.Activities{DB: pool, Senders: senders}, cfg.ShutdownGrace)
+	ws := New(c, &activities.Activities{DB: pool, Senders: senders, Throttle: policy}, cfg.ShutdownGrace,
+		WithDeliveryRates(cfg.DeliveryRates))
 	if err := ws.Start(); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
