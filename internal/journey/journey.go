@@ -55,6 +55,14 @@ type Step struct {
 type Template struct {
 	Subject string `json:"subject,omitempty"`
 	Body    string `json:"body"`
+
+	// What the message says and to whom; see metadata.go.
+	Audience   Audience   `json:"audience,omitzero"`
+	Claims     []Claim    `json:"claims,omitempty"`
+	Categories []string   `json:"categories,omitempty"`
+	Addressing Addressing `json:"addressing,omitzero"`
+	// Surface is "postcard" or "letter" for mail (a postcard when unset).
+	Surface string `json:"surface,omitempty"`
 }
 
 // Validate checks that the definition can run: names, step kinds, channels,
@@ -94,6 +102,9 @@ func (d Definition) Validate() error {
 				continue
 			}
 			if _, err := Render(t, SampleData()); err != nil {
+				errs = append(errs, fmt.Errorf("%s: template %q: %w", where, s.Template, err))
+			}
+			for _, err := range t.metadataErrors(string(s.Channel)) {
 				errs = append(errs, fmt.Errorf("%s: template %q: %w", where, s.Template, err))
 			}
 		case StepWait:
