@@ -17,6 +17,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/customer"
 	"github.com/outreach-engine/outreach/internal/journey"
 	"github.com/outreach-engine/outreach/internal/ledger"
+	"github.com/outreach-engine/outreach/internal/policy"
 )
 
 // Error types the workflow and the retry policies recognise. Both are
@@ -75,17 +76,17 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 	if err != nil {
 		return DeliverResult{}, err
 	}
-	// A touch already in "sending" was decided by an earlier attempt that
-	// then died; only the idempotent send is left to finish.
-	if t.Status == ledger.Reserved {
-		if rule := Guard(c, in.Channel); rule != "" {
-			if err := ledger.MarkBlocked(ctx, a.DB, t.ID, rule); err != nil {
-				return DeliverResult{}, err
-			}
-			logger.Info("touch blocked", "touch_id", t.ID, "rule", rule)
-			return DeliverResult{TouchID: t.ID, Status: ledger.Blocked, Reason: rule}, nil
-		}
+	// The rules of respect decide once per touch; a retry reads the
+	// recorded decision back, so the send goes out exactly as decided.
+	dec, err := a.decide(ctx, t, c, in)
+	if err != nil {
+		return DeliverResult{}, err
 	}
+	if dec.Outcome == policy.Block {
+		logger.Info("touch blocked", "touch_id", t.ID, "rule", dec.RuleID)
+		return DeliverResult{TouchID: t.ID, Status: ledger.Blocked, Reason: dec.RuleID}, nil
+	}
+	ch := dec.Final.Channel
 	msg, err := journey.Render(in.Template, c.TemplateData())
 	if err != nil {
 		if mErr := ledger.MarkFailed(ctx, a.DB, t.ID, "template.render"); mErr != nil {
@@ -94,40 +95,26 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 		return DeliverResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("step %s: %v", in.StepID, err), ErrTypeTemplate, nil)
 	}
-	sender, ok := a.Senders[in.Channel]
+	sender, ok := a.Senders[ch]
 	if !ok {
 		return DeliverResult{}, temporal.NewNonRetryableApplicationError(
-			"no sender configured for channel "+string(in.Channel), ErrTypeNoSender, nil)
+			"no sender configured for channel "+string(ch), ErrTypeNoSender, nil)
 	}
 	if err := ledger.MarkSending(ctx, a.DB, t.ID); err != nil {
 		return DeliverResult{}, err
 	}
 	receipt, err := sender.Send(ctx, channel.Message{
-		TouchID: t.ID, CustomerID: c.ID, Channel: in.Channel, Intent: in.Intent,
-		To: c.AddressOn(in.Channel), Subject: msg.Subject, Body: msg.Body,
+		TouchID: t.ID, CustomerID: c.ID, Channel: ch, Intent: in.Intent,
+		To: c.AddressOn(ch), Subject: msg.Subject, Body: msg.Body, Format: mailFormat(dec),
 	})
 	if err != nil {
-		return DeliverResult{}, fmt.Errorf("send touch %d on %s: %w", t.ID, in.Channel, err)
+		return DeliverResult{}, fmt.Errorf("send touch %d on %s: %w", t.ID, ch, err)
 	}
 	if err := ledger.MarkSent(ctx, a.DB, t.ID, receipt.ProviderID); err != nil {
 		return DeliverResult{}, err
 	}
-	logger.Info("touch sent", "touch_id", t.ID, "channel", in.Channel)
-	return DeliverResult{TouchID: t.ID, Status: ledger.Sent}, nil
-}
-
-// Guard applies the rules every touch must pass before it is sent and returns
-// the id of the rule that blocks it, or "" when the touch may go out.
-func Guard(c customer.Customer, ch channel.Name) string {
-	switch {
-	case c.AccountType != customer.AccountCustomer:
-		return "account.not_customer"
-	case !c.Consents[ch]:
-		return "consent." + string(ch)
-	case c.AddressOn(ch) == "":
-		return "address." + string(ch) + ".missing"
-	}
-	return ""
+	logger.Info("touch sent", "touch_id", t.ID, "channel", ch, "rule", dec.RuleID)
+	return DeliverResult{TouchID: t.ID, Status: ledger.Sent, Reason: changedBy(dec)}, nil
 }
 
 // FailTouchInput names a touch whose delivery failed for good.

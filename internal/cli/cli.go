@@ -81,6 +81,8 @@ func commands() []command {
 		{"start", "start a journey for one customer or all customers", cmdStart},
 		{"status", "show where one customer's journey is", cmdStatus},
 		{"ledger", "list a customer's touches from the contact ledger", cmdLedger},
+		{"preview", "dry run: what a journey would send, block or change, and why", cmdPreview},
+		{"why", "say why each touch of a customer was sent, changed or blocked", cmdWhy},
 	}
 }
 

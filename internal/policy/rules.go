@@ -52,6 +52,18 @@ var channelWords = map[channel.Name]string{
 	channel.Email: "email", channel.SMS: "text messages", channel.Voice: "phone calls", channel.Mail: "postal mail",
 }
 
+// surfaceWords names a visible surface in plain words.
+var surfaceWords = map[Surface]string{
+	SurfacePostcard: "a postcard", SurfaceSMS: "an SMS preview", SurfaceVoicemail: "a voicemail",
+}
+
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiou", rune(word[0])) {
+		return "an " + word
+	}
+	return "a " + word
+}
+
 // sourceWords says how a customer opted out.
 var sourceWords = map[string]string{
 	"unsubscribe":       "unsubscribed",
@@ -64,7 +76,7 @@ var sourceWords = map[string]string{
 
 func checkAccount(f *Facts, _ Touch) Verdict {
 	if f.AccountType != "customer" {
-		return block(RuleAccount, "this is a %s account, not a customer: it never enters a journey", f.AccountType)
+		return block(RuleAccount, "this is %s account, not a customer: it never enters a journey", article(f.AccountType))
 	}
 	return pass
 }
@@ -289,7 +301,7 @@ func checkSensitive(f *Facts, t Touch) Verdict {
 		if nt.Channel == channel.Mail {
 			what = "as a sealed letter"
 		}
-		return change(RuleSensitive, nt, "the message mentions a purchase in a sensitive category and a %s can be seen by others: sent %s instead", t.Surface, what)
+		return change(RuleSensitive, nt, "the message mentions a purchase in a sensitive category and %s can be seen by others: sent %s instead", surfaceWords[t.Surface], what)
 	}
-	return block(RuleSensitive, "the message mentions a purchase in a sensitive category, a %s can be seen by others, and the customer agreed to no private channel", t.Surface)
+	return block(RuleSensitive, "the message mentions a purchase in a sensitive category, %s can be seen by others, and the customer agreed to no private channel", surfaceWords[t.Surface])
 }
