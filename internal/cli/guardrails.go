@@ -141,7 +141,7 @@ func whyLine(e policydb.Explained) string {
 	case e.Outcome == policy.Change && e.Status == ledger.Sent:
 		return fmt.Sprintf("sent as %s instead of the planned %s, %s", final, planned, because)
 	case e.Status == ledger.Sent:
-		return fmt.Sprintf("sent by %s: every rule of respect passed", final)
+		return fmt.Sprintf("sent as %s: every rule of respect passed", final)
 	case e.Status == ledger.Failed:
 		return fmt.Sprintf("failed to send the %s (%s)", planned, e.RuleID)
 	case e.Outcome == policy.Change:

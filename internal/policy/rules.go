@@ -283,7 +283,7 @@ func checkPOBox(f *Facts, t Touch) Verdict {
 		return pass
 	}
 	if nt, ok := private(f, t, channel.Mail); ok {
-		return change(RulePOBox, nt, "the message is about an order the customer had sent to a PO box, so it never goes to the home address: sent by %s instead", channelWords[nt.Channel])
+		return change(RulePOBox, nt, "the message is about an order the customer had sent to a PO box and must never go to the home address, so it moved to %s", channelWords[nt.Channel])
 	}
 	return block(RulePOBox, "the message is about an order the customer had sent to a PO box, it must not go to the home address, and there is no other channel the customer agreed to")
 }
@@ -297,11 +297,11 @@ func checkSensitive(f *Facts, t Touch) Verdict {
 		return change(RuleSensitive, t, "the message mentions a purchase in a sensitive category, so it goes in a sealed envelope instead of on a postcard")
 	}
 	if nt, ok := private(f, t, ""); ok {
-		what := "by email"
+		what := "email"
 		if nt.Channel == channel.Mail {
-			what = "as a sealed letter"
+			what = "a sealed letter"
 		}
-		return change(RuleSensitive, nt, "the message mentions a purchase in a sensitive category and %s can be seen by others: sent %s instead", surfaceWords[t.Surface], what)
+		return change(RuleSensitive, nt, "the message mentions a purchase in a sensitive category and %s can be seen by others, so it moved to %s", surfaceWords[t.Surface], what)
 	}
 	return block(RuleSensitive, "the message mentions a purchase in a sensitive category, %s can be seen by others, and the customer agreed to no private channel", surfaceWords[t.Surface])
 }
