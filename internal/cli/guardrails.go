@@ -134,18 +134,18 @@ func cmdWhy(ctx context.Context, a *App, args []string) error {
 func whyLine(e policydb.Explained) string {
 	planned := route(e.PlannedChannel, e.PlannedSurface)
 	final := route(e.FinalChannel, e.FinalSurface)
-	because := fmt.Sprintf("because %s (rule %s)", e.Reason, e.RuleID)
+	because := fmt.Sprintf("rule %s: %s", e.RuleID, e.Reason)
 	switch {
 	case e.Status == ledger.Blocked:
-		return fmt.Sprintf("not sent: the %s was blocked %s", planned, because)
+		return fmt.Sprintf("not sent, the %s was blocked; %s", planned, because)
 	case e.Outcome == policy.Change && e.Status == ledger.Sent:
-		return fmt.Sprintf("sent as %s instead of the planned %s, %s", final, planned, because)
+		return fmt.Sprintf("sent as %s instead of the planned %s; %s", final, planned, because)
 	case e.Status == ledger.Sent:
 		return fmt.Sprintf("sent as %s: every rule of respect passed", final)
 	case e.Status == ledger.Failed:
 		return fmt.Sprintf("failed to send the %s (%s)", planned, e.RuleID)
 	case e.Outcome == policy.Change:
-		return fmt.Sprintf("%s, to go out as %s instead of the planned %s, %s", e.Status, final, planned, because)
+		return fmt.Sprintf("%s, to go out as %s instead of the planned %s; %s", e.Status, final, planned, because)
 	case e.Outcome != "":
 		return fmt.Sprintf("%s: the %s passed every rule of respect", e.Status, planned)
 	}

@@ -110,9 +110,10 @@ func TestPreviewAndWhy(t *testing.T) {
 	}
 	out, err = st.run("why", "--customer", "c-023")
 	require.NoError(t, err, out)
-	assert.Contains(t, out, "offers/reorder-postcard (promotional)\n  sent as email instead of the planned mail postcard, because the message is about an order the customer had sent to a PO box")
-	assert.Contains(t, out, "must never go to the home address, so it moved to email (rule visibility.po_box)")
-	assert.Contains(t, out, "offers/golf-email (promotional)\n  not sent: the email was blocked because the offer is for customers interested in golf; this customer told us: theater, travel (rule audience.interest)")
+	assert.Contains(t, out, "offers/reorder-postcard (promotional)\n  sent as email instead of the planned mail postcard; rule visibility.po_box: "+
+		"the message is about an order the customer had sent to a PO box and must never go to the home address, so it moved to email\n")
+	assert.Contains(t, out, "offers/golf-email (promotional)\n  not sent, the email was blocked; rule audience.interest: "+
+		"the offer is for customers interested in golf; this customer told us: theater, travel\n")
 	assert.Contains(t, out, "offers/urgent-letter (promotional)\n  sent as mail letter: every rule of respect passed")
 
 	out, err = st.run("why", "--customer", "c-025")
