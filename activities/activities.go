@@ -86,7 +86,9 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 		logger.Info("touch blocked", "touch_id", t.ID, "rule", dec.RuleID)
 		return DeliverResult{TouchID: t.ID, Status: ledger.Blocked, Reason: dec.RuleID}, nil
 	}
-	ch := dec.Final.Channel
+	// From here on the touch goes out as decided: a changed touch on its
+	// final channel.
+	in.Channel = dec.Final.Channel
 	msg, err := journey.Render(in.Template, c.TemplateData())
 	if err != nil {
 		if mErr := ledger.MarkFailed(ctx, a.DB, t.ID, "template.render"); mErr != nil {
@@ -95,25 +97,25 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 		return DeliverResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("step %s: %v", in.StepID, err), ErrTypeTemplate, nil)
 	}
-	sender, ok := a.Senders[ch]
+	sender, ok := a.Senders[in.Channel]
 	if !ok {
 		return DeliverResult{}, temporal.NewNonRetryableApplicationError(
-			"no sender configured for channel "+string(ch), ErrTypeNoSender, nil)
+			"no sender configured for channel "+string(in.Channel), ErrTypeNoSender, nil)
 	}
 	if err := ledger.MarkSending(ctx, a.DB, t.ID); err != nil {
 		return DeliverResult{}, err
 	}
 	receipt, err := sender.Send(ctx, channel.Message{
-		TouchID: t.ID, CustomerID: c.ID, Channel: ch, Intent: in.Intent,
-		To: c.AddressOn(ch), Subject: msg.Subject, Body: msg.Body, Format: mailFormat(dec),
+		TouchID: t.ID, CustomerID: c.ID, Channel: in.Channel, Intent: in.Intent,
+		To: c.AddressOn(in.Channel), Subject: msg.Subject, Body: msg.Body, Format: mailFormat(dec),
 	})
 	if err != nil {
-		return DeliverResult{}, fmt.Errorf("send touch %d on %s: %w", t.ID, ch, err)
+		return DeliverResult{}, fmt.Errorf("send touch %d on %s: %w", t.ID, in.Channel, err)
 	}
 	if err := ledger.MarkSent(ctx, a.DB, t.ID, receipt.ProviderID); err != nil {
 		return DeliverResult{}, err
 	}
-	logger.Info("touch sent", "touch_id", t.ID, "channel", ch, "rule", dec.RuleID)
+	logger.Info("touch sent", "touch_id", t.ID, "channel", in.Channel, "rule", dec.RuleID)
 	return DeliverResult{TouchID: t.ID, Status: ledger.Sent, Reason: changedBy(dec)}, nil
 }
 

@@ -72,6 +72,7 @@ var sourceWords = map[string]string{
 	"spam_report":       "reported a message as spam",
 	"preference_center": "said so in the preference center",
 	"import":            "as recorded in the customer file",
+	"webhook":           "an unsubscribe, STOP, bounce or spam report from the provider",
 }
 
 func checkAccount(f *Facts, _ Touch) Verdict {
