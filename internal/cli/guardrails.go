@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/outreach-engine/outreach/internal/channel"
+	"github.com/outreach-engine/outreach/internal/customer"
 	"github.com/outreach-engine/outreach/internal/journey"
 	"github.com/outreach-engine/outreach/internal/ledger"
 	"github.com/outreach-engine/outreach/internal/policy"
@@ -109,6 +110,9 @@ func cmdWhy(ctx context.Context, a *App, args []string) error {
 	}
 	pool, err := a.DB(ctx)
 	if err != nil {
+		return err
+	}
+	if _, err := customer.Get(ctx, pool, *customerID); err != nil {
 		return err
 	}
 	es, err := policydb.Explain(ctx, pool, *customerID)

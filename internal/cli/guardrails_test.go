@@ -119,4 +119,6 @@ func TestPreviewAndWhy(t *testing.T) {
 	out, err = st.run("why", "--customer", "c-025")
 	require.NoError(t, err)
 	assert.Equal(t, "customer c-025 has had no touches\n", out)
+	_, err = st.run("why", "--customer", "c-nobody")
+	assert.ErrorContains(t, err, "customer not found: c-nobody")
 }
