@@ -18,6 +18,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/customer"
 	"github.com/outreach-engine/outreach/internal/journey"
 	"github.com/outreach-engine/outreach/internal/ledger"
+	"github.com/outreach-engine/outreach/internal/policy"
 	"github.com/outreach-engine/outreach/internal/throttle"
 )
 
@@ -91,16 +92,22 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 	if err != nil {
 		return DeliverResult{}, err
 	}
-	// A touch already in "sending" was decided by an earlier attempt that
-	// then died; only the idempotent send is left to finish.
+	// The rules of respect decide once per touch; a retry reads the
+	// recorded decision back, so the send goes out exactly as decided.
+	dec, err := a.decide(ctx, t, c, in)
+	if err != nil {
+		return DeliverResult{}, err
+	}
+	if dec.Outcome == policy.Block {
+		logger.Info("touch blocked", "touch_id", t.ID, "rule", dec.RuleID)
+		return DeliverResult{TouchID: t.ID, Status: ledger.Blocked, Reason: dec.RuleID}, nil
+	}
+	// From here on the touch goes out as decided: a changed touch on its
+	// final channel.
+	in.Channel = dec.Final.Channel
+	// A touch already in "sending" was cleared by the throttle in an earlier
+	// attempt that then died; only the idempotent send is left to finish.
 	if t.Status == ledger.Reserved {
-		if rule := Guard(c, in.Channel); rule != "" {
-			if err := ledger.MarkBlocked(ctx, a.DB, t.ID, rule); err != nil {
-				return DeliverResult{}, err
-			}
-			logger.Info("touch blocked", "touch_id", t.ID, "rule", rule)
-			return DeliverResult{TouchID: t.ID, Status: ledger.Blocked, Reason: rule}, nil
-		}
 		if res, done, err := a.throttleTouch(ctx, t, c, in); done || err != nil {
 			return res, err
 		}
@@ -123,7 +130,7 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 	}
 	receipt, err := sender.Send(ctx, channel.Message{
 		TouchID: t.ID, CustomerID: c.ID, Channel: in.Channel, Intent: in.Intent,
-		To: c.AddressOn(in.Channel), Subject: msg.Subject, Body: msg.Body,
+		To: c.AddressOn(in.Channel), Subject: msg.Subject, Body: msg.Body, Format: mailFormat(dec),
 	})
 	if err != nil {
 		return DeliverResult{}, passThrough(fmt.Errorf("send touch %d on %s: %w", t.ID, in.Channel, err))
@@ -131,22 +138,8 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 	if err := ledger.MarkSent(ctx, a.DB, t.ID, receipt.ProviderID); err != nil {
 		return DeliverResult{}, err
 	}
-	logger.Info("touch sent", "touch_id", t.ID, "channel", in.Channel)
-	return DeliverResult{TouchID: t.ID, Status: ledger.Sent}, nil
-}
-
-// Guard applies the rules every touch must pass before it is sent and returns
-// the id of the rule that blocks it, or "" when the touch may go out.
-func Guard(c customer.Customer, ch channel.Name) string {
-	switch {
-	case c.AccountType != customer.AccountCustomer:
-		return "account.not_customer"
-	case !c.Consents[ch]:
-		return "consent." + string(ch)
-	case c.AddressOn(ch) == "":
-		return "address." + string(ch) + ".missing"
-	}
-	return ""
+	logger.Info("touch sent", "touch_id", t.ID, "channel", in.Channel, "rule", dec.RuleID)
+	return DeliverResult{TouchID: t.ID, Status: ledger.Sent, Reason: changedBy(dec)}, nil
 }
 
 // FailTouchInput names a touch whose delivery failed for good.

@@ -81,6 +81,9 @@ type Message struct {
 	To      string
 	Subject string
 	Body    string
+	// Format is how mail is printed: "postcard" (readable by anyone who
+	// handles it) or "letter" (sealed in an envelope). Empty for other channels.
+	Format string
 }
 
 // Receipt is what a provider gave back for an accepted message.
