@@ -99,21 +99,7 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 		return DeliverResult{}, temporal.NewNonRetryableApplicationError(
 			"no sender configured for channel "+string(in.Channel), ErrTypeNoSender, nil)
 	}
-	if err := ledger.MarkSending(ctx, a.DB, t.ID); err != nil {
-		return DeliverResult{}, err
-	}
-	receipt, err := sender.Send(ctx, channel.Message{
-		TouchID: t.ID, CustomerID: c.ID, Channel: in.Channel, Intent: in.Intent,
-		To: c.AddressOn(in.Channel), Subject: msg.Subject, Body: msg.Body,
-	})
-	if err != nil {
-		return DeliverResult{}, fmt.Errorf("send touch %d on %s: %w", t.ID, in.Channel, err)
-	}
-	if err := ledger.MarkSent(ctx, a.DB, t.ID, receipt.ProviderID); err != nil {
-		return DeliverResult{}, err
-	}
-	logger.Info("touch sent", "touch_id", t.ID, "channel", in.Channel)
-	return DeliverResult{TouchID: t.ID, Status: ledger.Sent}, nil
+	return a.send(ctx, t, sender, message(t, c, in, msg))
 }
 
 // Guard applies the rules every touch must pass before it is sent and returns
