@@ -86,6 +86,10 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	switch cfg.DeliveryMode {
 	case "sandbox":
 		senders = sandbox.Senders(pool)
+	case "live":
+		if senders, err = LiveSenders(cfg.Live); err != nil {
+			return err
+		}
 	default:
 		return fmt.Errorf("delivery mode %q is not supported", cfg.DeliveryMode)
 	}
@@ -93,10 +97,18 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if err := ws.Start(); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
+	webhooks, err := serveWebhooks(ctx, cfg, pool, c, logger)
+	if err != nil {
+		ws.Stop()
+		return err
+	}
 	logger.Info("worker running", "task_queue", workflows.TaskQueue, "namespace", cfg.TemporalNamespace, "delivery", cfg.DeliveryMode)
 	<-ctx.Done()
 	logger.Info("worker draining", "grace", cfg.ShutdownGrace.String())
 	ws.Stop()
+	if err := <-webhooks; err != nil {
+		logger.Error("webhook server", "error", err)
+	}
 	logger.Info("worker stopped")
 	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return err
