@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,6 +47,8 @@ type Config struct {
 	Transport http.RoundTripper
 }
 
+var alnum = regexp.MustCompile(`^[A-Za-z0-9]+$`)
+
 // Sender sends SMS or voice calls; Channel says which.
 type Sender struct {
 	cfg     Config
@@ -57,6 +60,8 @@ func New(cfg Config, ch channel.Name) (*Sender, error) {
 	switch {
 	case cfg.AccountSID == "" || cfg.AuthToken == "":
 		return nil, errors.New("twilio: account SID and auth token are required")
+	case !alnum.MatchString(cfg.AccountSID) || !alnum.MatchString(cfg.AuthToken):
+		return nil, errors.New("twilio: account SID and auth token must be letters and digits")
 	case !customer.ValidPhone(cfg.From):
 		return nil, fmt.Errorf("twilio: from number %q is not E.164", cfg.From)
 	case ch != channel.SMS && ch != channel.Voice:
