@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/outreach-engine/outreach/activities"
@@ -195,4 +196,46 @@ func TestRejectionIsRecordedAndNotRetried(t *testing.T) {
 	require.Error(t, err)
 	require.Equal(t, "voice.caring_needs_human", onlyTouch(t, pool, "c-caring").Reason)
 	require.Empty(t, f.twilio.Calls())
+}
+
+// TestRateLimitRetriesAfterTheProvidersDelay: a 429 with Retry-After
+// becomes a retryable error carrying that delay, the touch goes back to
+// reserved (the provider took nothing), and the retry sends exactly once.
+func TestRateLimitRetriesAfterTheProvidersDelay(t *testing.T) {
+	t.Parallel()
+	pool := testenv.Postgres(t)
+	f := startFakes(t)
+	acts := &activities.Activities{DB: pool, Senders: f.senders}
+	for _, tc := range []struct {
+		ch   channel.Name
+		fail func(int, string)
+		sent func() int
+	}{
+		{channel.Email, f.sendgrid.FailNext, func() int { return len(f.sendgrid.Mails()) }},
+		{channel.SMS, f.twilio.FailNext, func() int { return len(f.twilio.Messages()) }},
+	} {
+		customerID := "c-429-" + string(tc.ch)
+		seedCustomer(t, pool, customerID, allConsents())
+		in := deliverInput(customerID, tc.ch, channel.Promotional)
+
+		tc.fail(http.StatusTooManyRequests, "30")
+		_, err := deliverOnce(t, acts, in)
+		var appErr *temporal.ApplicationError
+		require.ErrorAs(t, err, &appErr, "%s", tc.ch)
+		require.False(t, appErr.NonRetryable())
+		require.Equal(t, channel.ErrTypeRateLimited, appErr.Type())
+		require.Equal(t, 30*time.Second, appErr.NextRetryDelay())
+		require.Equal(t, ledger.Reserved, onlyTouch(t, pool, customerID).Status)
+
+		tc.fail(http.StatusServiceUnavailable, "")
+		_, err = deliverOnce(t, acts, in)
+		require.ErrorAs(t, err, &appErr)
+		require.False(t, appErr.NonRetryable(), "a server error retries under the workflow's bounded policy")
+		require.Equal(t, ledger.Reserved, onlyTouch(t, pool, customerID).Status)
+
+		res, err := deliverOnce(t, acts, in)
+		require.NoError(t, err)
+		require.Equal(t, ledger.Sent, res.Status)
+		require.Equal(t, 1, tc.sent())
+	}
 }

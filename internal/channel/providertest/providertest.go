@@ -33,7 +33,30 @@ type SendGrid struct {
 	mu       sync.Mutex
 	mails    []map[string]any
 	dropNext bool
-	failWith int
+	fail     *failure
+}
+
+// failure is a forced error answer.
+type failure struct {
+	status     int
+	retryAfter string
+}
+
+// FailNext makes the next request answer status (with Retry-After when
+// retryAfter is not empty) without accepting anything.
+func (f *SendGrid) FailNext(status int, retryAfter string) {
+	f.mu.Lock()
+	f.fail = &failure{status, retryAfter}
+	f.mu.Unlock()
+}
+
+func (f *failure) write(w http.ResponseWriter, body string) {
+	if f.retryAfter != "" {
+		w.Header().Set("Retry-After", f.retryAfter)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(f.status)
+	_, _ = io.WriteString(w, body)
 }
 
 // NewSendGrid starts a fake accepting the given API key.
@@ -61,6 +84,14 @@ func (f *SendGrid) serve(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Authorization") != "Bearer "+f.APIKey {
 		w.WriteHeader(http.StatusUnauthorized)
 		_, _ = io.WriteString(w, `{"errors":[{"message":"The provided authorization grant is invalid"}]}`)
+		return
+	}
+	f.mu.Lock()
+	fail := f.fail
+	f.fail = nil
+	f.mu.Unlock()
+	if fail != nil {
+		fail.write(w, `{"errors":[{"message":"too many requests or temporary failure"}]}`)
 		return
 	}
 	var m map[string]any
@@ -98,6 +129,15 @@ type Twilio struct {
 	calls    []TwilioMessage
 	dropNext bool
 	requests int
+	fail     *failure
+}
+
+// FailNext makes the next request answer status (with Retry-After when
+// retryAfter is not empty) without accepting anything.
+func (f *Twilio) FailNext(status int, retryAfter string) {
+	f.mu.Lock()
+	f.fail = &failure{status, retryAfter}
+	f.mu.Unlock()
 }
 
 // NewTwilio starts a fake for one account.
@@ -137,7 +177,13 @@ func twilioError(w http.ResponseWriter, status, code int, msg string) {
 func (f *Twilio) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.requests++
+	fail := f.fail
+	f.fail = nil
 	f.mu.Unlock()
+	if fail != nil {
+		fail.write(w, fmt.Sprintf(`{"code":20429,"message":"Too Many Requests","status":%d}`, fail.status))
+		return
+	}
 	if u, p, ok := r.BasicAuth(); !ok || u != f.AccountSID || p != f.AuthToken {
 		twilioError(w, http.StatusUnauthorized, 20003, "Authenticate")
 		return

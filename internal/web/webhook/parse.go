@@ -32,22 +32,18 @@ type SendGridEvent struct {
 // error; a touch_id that is present must be a positive integer (SendGrid
 // sends custom arguments as strings).
 func ParseSendGridEvents(body []byte) ([]SendGridEvent, error) {
-	var raw []json.RawMessage
+	var raw []struct {
+		SendGridEvent
+		RawTouchID json.RawMessage `json:"touch_id"`
+	}
 	if err := json.Unmarshal(body, &raw); err != nil {
-		return nil, fmt.Errorf("sendgrid events: want a JSON array: %w", err)
+		return nil, fmt.Errorf("sendgrid events: want a JSON array of events: %w", err)
 	}
 	out := make([]SendGridEvent, 0, len(raw))
 	for i, r := range raw {
-		var e SendGridEvent
-		if err := json.Unmarshal(r, &e); err != nil {
-			return nil, fmt.Errorf("sendgrid event %d: %w", i, err)
-		}
-		var args struct {
-			TouchID json.RawMessage `json:"touch_id"`
-		}
-		_ = json.Unmarshal(r, &args)
-		if len(args.TouchID) > 0 && string(args.TouchID) != "null" {
-			id, err := parseID(args.TouchID)
+		e := r.SendGridEvent
+		if len(r.RawTouchID) > 0 && string(r.RawTouchID) != "null" {
+			id, err := parseID(r.RawTouchID)
 			if err != nil {
 				return nil, fmt.Errorf("sendgrid event %d: touch_id: %w", i, err)
 			}
