@@ -23,7 +23,7 @@ func liveEnv(t *testing.T) {
 		"OUTREACH_UNSUBSCRIBE_SECRET": "s3cret-unsubscribe-key", "OUTREACH_HTTP_ADDR": ":8081",
 		"SENDGRID_API_KEY": "SG.supersecret", "SENDGRID_FROM_EMAIL": "hello@shop.example",
 		"SENDGRID_WEBHOOK_PUBLIC_KEY": base64.StdEncoding.EncodeToString(der),
-		"TWILIO_ACCOUNT_SID": "AC123", "TWILIO_AUTH_TOKEN": "twiliosecret", "TWILIO_FROM_NUMBER": "+14155550100",
+		"TWILIO_ACCOUNT_SID":          "AC123", "TWILIO_AUTH_TOKEN": "twiliosecret", "TWILIO_FROM_NUMBER": "+14155550100",
 		"POSTAL_API_KEY": "postalsecret", "POSTAL_FROM_ADDRESS_ID": "adr_1",
 	} {
 		t.Setenv(k, v)
