@@ -29,6 +29,9 @@ func TestTokenRoundTripAndForgery(t *testing.T) {
 		_, _, err := s.Verify(bad)
 		require.ErrorIs(t, err, ErrBadToken, bad)
 	}
+	var unset Signer // a server without a secret accepts no token at all
+	_, _, err = unset.Verify(unset.Token("c-1", 42))
+	require.ErrorIs(t, err, ErrBadToken)
 	_, err = NewSigner("short")
 	require.Error(t, err)
 }

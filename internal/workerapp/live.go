@@ -66,13 +66,13 @@ func WebhookHandler(l config.Live, pool *pgxpool.Pool, c client.Client, logger *
 }
 
 // serveWebhooks runs the webhook server in the background when an address
-// is configured; the returned channel yields its final error.
+// is configured; the returned channel yields its final error (and is nil,
+// blocking forever, when no server runs).
 func serveWebhooks(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, c client.Client, logger *slog.Logger) (<-chan error, error) {
-	done := make(chan error, 1)
 	if cfg.Live.HTTPAddr == "" {
-		close(done)
-		return done, nil
+		return nil, nil
 	}
+	done := make(chan error, 1)
 	h, err := WebhookHandler(cfg.Live, pool, c, logger)
 	if err != nil {
 		return nil, err

@@ -103,11 +103,18 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		return err
 	}
 	logger.Info("worker running", "task_queue", workflows.TaskQueue, "namespace", cfg.TemporalNamespace, "delivery", cfg.DeliveryMode)
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case err := <-webhooks:
+		ws.Stop()
+		return err
+	}
 	logger.Info("worker draining", "grace", cfg.ShutdownGrace.String())
 	ws.Stop()
-	if err := <-webhooks; err != nil {
-		logger.Error("webhook server", "error", err)
+	if webhooks != nil {
+		if err := <-webhooks; err != nil {
+			logger.Error("webhook server", "error", err)
+		}
 	}
 	logger.Info("worker stopped")
 	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {

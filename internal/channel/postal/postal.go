@@ -50,7 +50,7 @@ func New(cfg Config) (*Sender, error) {
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	if cfg.HTTP == nil {
-		cfg.HTTP = &http.Client{Timeout: 30 * time.Second}
+		cfg.HTTP = &http.Client{Timeout: 12 * time.Second}
 	}
 	return &Sender{cfg: cfg}, nil
 }

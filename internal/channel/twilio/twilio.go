@@ -41,7 +41,8 @@ type Config struct {
 	// CallbackBase is the public base URL of the webhook server; empty
 	// means no status callbacks are requested.
 	CallbackBase string
-	// Timeout bounds each request (default 20s).
+	// Timeout bounds each request (default 10s: a retry may list and then
+	// send within one 30-second activity attempt).
 	Timeout time.Duration
 	// Transport is the HTTP transport (default http.DefaultTransport).
 	Transport http.RoundTripper
@@ -73,7 +74,7 @@ func New(cfg Config, ch channel.Name) (*Sender, error) {
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	cfg.CallbackBase = strings.TrimRight(cfg.CallbackBase, "/")
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 20 * time.Second
+		cfg.Timeout = 10 * time.Second
 	}
 	if cfg.Transport == nil {
 		cfg.Transport = http.DefaultTransport
