@@ -168,3 +168,35 @@ func TestStopMidJourneySkipsEverySMS(t *testing.T) {
 	}
 	assert.True(t, signalled, "the open reached the journey as a signal")
 }
+
+// TestJourneyRetryAfterDroppedConnectionSendsOnce: Twilio accepts the text
+// and hangs up; Temporal retries the Deliver activity, which finds the
+// message through the API instead of sending it again.
+func TestJourneyRetryAfterDroppedConnectionSendsOnce(t *testing.T) {
+	t.Parallel()
+	pool := testenv.Postgres(t)
+	c := testenv.Temporal(t)
+	ctx := context.Background()
+	f := startFakes(t)
+	seedCustomer(t, pool, "c-hangup", allConsents())
+	startWorkers(t, c, &activities.Activities{DB: pool, Senders: f.senders})
+
+	f.twilio.DropNext()
+	def := reminders(100 * time.Millisecond)
+	id := workflows.WorkflowID(def.Name, "c-hangup")
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueue},
+		workflows.Journey, workflows.JourneyInput{CustomerID: "c-hangup", Journey: def})
+	require.NoError(t, err)
+	var res workflows.JourneyResult
+	require.NoError(t, run.Get(ctx, &res))
+	require.Equal(t, 1, res.Count(ledger.Sent))
+
+	msgs := f.twilio.Messages()
+	require.Len(t, msgs, 1, "exactly one text reached Twilio")
+	touches, err := ledger.ForWorkflow(ctx, pool, id)
+	require.NoError(t, err)
+	require.Len(t, touches, 1)
+	require.Equal(t, ledger.Sent, touches[0].Status)
+	require.Equal(t, msgs[0].SID, touches[0].ProviderID, "the ledger agrees with the provider")
+	require.GreaterOrEqual(t, touches[0].Attempts, 2, "the send was retried")
+}
