@@ -189,8 +189,6 @@ func TestRejectionIsRecordedAndNotRetried(t *testing.T) {
 	require.Equal(t, "provider.rejected", touch.Reason)
 
 	// Caring voice is refused before any call.
-	_, err = deliverOnce(t, acts, deliverInput("c-reject-2", channel.Voice, channel.Caring))
-	require.Error(t, err) // unknown customer; now with one:
 	seedCustomer(t, pool, "c-caring", allConsents())
 	_, err = deliverOnce(t, acts, deliverInput("c-caring", channel.Voice, channel.Caring))
 	require.Error(t, err)

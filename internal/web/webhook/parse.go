@@ -25,6 +25,8 @@ type SendGridEvent struct {
 	CustomerID  string `json:"customer_id"`
 	// Type qualifies bounces: "bounce" or "blocked".
 	Type string `json:"type"`
+	// Reason says why a message was dropped, e.g. "Bounced Address".
+	Reason string `json:"reason"`
 }
 
 // ParseSendGridEvents parses a signed Event Webhook body: a JSON array of

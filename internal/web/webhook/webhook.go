@@ -153,6 +153,11 @@ var sendGridKinds = map[string]struct {
 	"group_unsubscribe": {revoke: true, signal: workflows.EventUnsubscribed},
 }
 
+// suppressedDrop lists the drop reasons that mean a suppressed address.
+var suppressedDrop = map[string]bool{
+	"Bounced Address": true, "Unsubscribed Address": true, "Spam Reporting Address": true, "Invalid": true,
+}
+
 func (h *Handler) sendGrid(w http.ResponseWriter, r *http.Request) {
 	body, ok := readBody(w, r)
 	if !ok {
@@ -172,8 +177,11 @@ func (h *Handler) sendGrid(w http.ResponseWriter, r *http.Request) {
 		if !known || e.TouchID == 0 {
 			continue // not ours, or not an event we act on
 		}
-		// A "blocked" bounce is a temporary refusal, not a dead address.
-		revokeConsent := meaning.revoke && !(e.Event == "bounce" && e.Type == "blocked")
+		// A "blocked" bounce is a temporary refusal, not a dead address; a
+		// drop because the address is on a suppression list is as final as
+		// the bounce or complaint that put it there.
+		revokeConsent := meaning.revoke && !(e.Event == "bounce" && e.Type == "blocked") ||
+			e.Event == "dropped" && suppressedDrop[e.Reason]
 		if err := h.apply(r.Context(), Event{
 			Provider: "sendgrid", Key: e.SGEventID, Kind: e.Event, TouchID: e.TouchID,
 			ProviderMessageID: e.SGMessageID, OccurredAt: eventTime(e.Timestamp),

@@ -210,6 +210,23 @@ func TestSendGridEventsAreStoredOnceAndBounceRevokesEmail(t *testing.T) {
 	require.Equal(t, "email", ch)
 }
 
+func TestDropsRevokeOnlyForSuppressedAddresses(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	post := func(id, reason string) {
+		body := fmt.Sprintf(`[{"event":"dropped","reason":%q,"sg_event_id":%q,"timestamp":%d,"touch_id":"%d"}]`,
+			reason, id, f.now.Unix(), f.emailID)
+		sig, stamp := f.signSendGrid(t, f.key, f.now, body)
+		require.Equal(t, http.StatusNoContent, f.postSendGrid(t, body, sig, stamp))
+	}
+	post("drop-1", "Exceeded size limit")
+	granted, _ := f.consent(t, channel.Email)
+	require.True(t, granted, "a message too large says nothing about the address")
+	post("drop-2", "Bounced Address")
+	granted, _ = f.consent(t, channel.Email)
+	require.False(t, granted)
+}
+
 func TestEventForAFinishedJourneyIsStillStored(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
