@@ -93,7 +93,9 @@ func (e *ProviderError) Error() string {
 func (e *ProviderError) Temporal() error {
 	switch e.Kind {
 	case Rejected:
-		return temporal.NewNonRetryableApplicationError(e.Error(), ErrTypeProviderRejected, nil)
+		// The reason travels as the error's detail so that the journey
+		// records the same reason as the ledger.
+		return temporal.NewNonRetryableApplicationError(e.Error(), ErrTypeProviderRejected, nil, e.Reason)
 	case RateLimited:
 		delay := e.RetryAfter
 		if delay <= 0 {

@@ -200,3 +200,34 @@ func TestJourneyRetryAfterDroppedConnectionSendsOnce(t *testing.T) {
 	require.Equal(t, msgs[0].SID, touches[0].ProviderID, "the ledger agrees with the provider")
 	require.GreaterOrEqual(t, touches[0].Attempts, 2, "the send was retried")
 }
+
+// TestRejectedTextInAJourney: Twilio refuses the customer's number; the
+// journey records the provider's reason, the same as the ledger, and goes on.
+func TestRejectedTextInAJourney(t *testing.T) {
+	t.Parallel()
+	pool := testenv.Postgres(t)
+	c := testenv.Temporal(t)
+	ctx := context.Background()
+	f := startFakes(t)
+	seedCustomer(t, pool, "c-badnum", allConsents())
+	_, err := pool.Exec(ctx, `update customers set phone = '+15550001234' where id = 'c-badnum'`)
+	require.NoError(t, err)
+	startWorkers(t, c, &activities.Activities{DB: pool, Senders: f.senders})
+
+	def := reminders(10 * time.Millisecond)
+	id := workflows.WorkflowID(def.Name, "c-badnum")
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueue},
+		workflows.Journey, workflows.JourneyInput{CustomerID: "c-badnum", Journey: def})
+	require.NoError(t, err)
+	var res workflows.JourneyResult
+	require.NoError(t, run.Get(ctx, &res))
+	last := res.Steps[len(res.Steps)-1]
+	require.Equal(t, ledger.Failed, last.Status)
+	require.Equal(t, "provider.rejected", last.Reason)
+	touches, err := ledger.ForWorkflow(ctx, pool, id)
+	require.NoError(t, err)
+	require.Len(t, touches, 1)
+	require.Equal(t, "provider.rejected", touches[0].Reason)
+	require.Equal(t, 1, touches[0].Attempts, "a rejection is not retried")
+	require.Empty(t, f.twilio.Messages())
+}
