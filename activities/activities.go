@@ -53,9 +53,9 @@ func result(t ledger.Touch) DeliverResult {
 
 // Deliver decides, records and sends one touch. It is safe to run any number
 // of times for the same touch: the ledger row is keyed by the step, a final
-// row is returned as it is, and the sender is idempotent by touch id, so a
-// worker that crashes after the provider accepted a message never causes a
-// second one.
+// row is returned as it is, and an ambiguous earlier attempt is settled by
+// the sender's idempotency or reconciliation (send.go), so a worker that
+// crashes after the provider accepted a message never causes a second one.
 func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResult, error) {
 	logger := activity.GetLogger(ctx)
 	t, err := ledger.Reserve(ctx, a.DB, in.Planned)
@@ -76,7 +76,7 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 		return DeliverResult{}, err
 	}
 	// A touch already in "sending" was decided by an earlier attempt that
-	// then died; only the idempotent send is left to finish.
+	// then died; only the send is left to finish (or reconcile, see send.go).
 	if t.Status == ledger.Reserved {
 		if rule := Guard(c, in.Channel); rule != "" {
 			if err := ledger.MarkBlocked(ctx, a.DB, t.ID, rule); err != nil {
