@@ -70,9 +70,9 @@ func result(t ledger.Touch) DeliverResult {
 
 // Deliver decides, records and sends one touch. It is safe to run any number
 // of times for the same touch: the ledger row is keyed by the step, a final
-// row is returned as it is, and the sender is idempotent by touch id, so a
-// worker that crashes after the provider accepted a message never causes a
-// second one.
+// row is returned as it is, and an ambiguous earlier attempt is settled by
+// the sender's idempotency or reconciliation (send.go), so a worker that
+// crashes after the provider accepted a message never causes a second one.
 func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResult, error) {
 	logger := activity.GetLogger(ctx)
 	t, err := ledger.Reserve(ctx, a.DB, in.Planned)
@@ -106,7 +106,8 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 	// final channel.
 	in.Channel = dec.Final.Channel
 	// A touch already in "sending" was cleared by the throttle in an earlier
-	// attempt that then died; only the idempotent send is left to finish.
+	// attempt that then died; only the send is left to finish (or to
+	// reconcile, see send.go).
 	if t.Status == ledger.Reserved {
 		if res, done, err := a.throttleTouch(ctx, t, c, in); done || err != nil {
 			return res, err
@@ -125,21 +126,16 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 		return DeliverResult{}, temporal.NewNonRetryableApplicationError(
 			"no sender configured for channel "+string(in.Channel), ErrTypeNoSender, nil)
 	}
-	if err := ledger.MarkSending(ctx, a.DB, t.ID); err != nil {
-		return DeliverResult{}, err
-	}
-	receipt, err := sender.Send(ctx, channel.Message{
-		TouchID: t.ID, CustomerID: c.ID, Channel: in.Channel, Intent: in.Intent,
-		To: c.AddressOn(in.Channel), Subject: msg.Subject, Body: msg.Body, Format: mailFormat(dec),
-	})
+	out := message(t, c, in, msg)
+	out.Format = mailFormat(dec)
+	res, err := a.send(ctx, t, sender, out)
 	if err != nil {
-		return DeliverResult{}, passThrough(fmt.Errorf("send touch %d on %s: %w", t.ID, in.Channel, err))
+		return DeliverResult{}, passThrough(err)
 	}
-	if err := ledger.MarkSent(ctx, a.DB, t.ID, receipt.ProviderID); err != nil {
-		return DeliverResult{}, err
+	if res.Status == ledger.Sent {
+		res.Reason = changedBy(dec)
 	}
-	logger.Info("touch sent", "touch_id", t.ID, "channel", in.Channel, "rule", dec.RuleID)
-	return DeliverResult{TouchID: t.ID, Status: ledger.Sent, Reason: changedBy(dec)}, nil
+	return res, nil
 }
 
 // FailTouchInput names a touch whose delivery failed for good.
