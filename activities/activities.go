@@ -18,6 +18,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/customer"
 	"github.com/outreach-engine/outreach/internal/journey"
 	"github.com/outreach-engine/outreach/internal/ledger"
+	"github.com/outreach-engine/outreach/internal/policy"
 	"github.com/outreach-engine/outreach/internal/throttle"
 )
 
@@ -69,9 +70,9 @@ func result(t ledger.Touch) DeliverResult {
 
 // Deliver decides, records and sends one touch. It is safe to run any number
 // of times for the same touch: the ledger row is keyed by the step, a final
-// row is returned as it is, and the sender is idempotent by touch id, so a
-// worker that crashes after the provider accepted a message never causes a
-// second one.
+// row is returned as it is, and an ambiguous earlier attempt is settled by
+// the sender's idempotency or reconciliation (send.go), so a worker that
+// crashes after the provider accepted a message never causes a second one.
 func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResult, error) {
 	logger := activity.GetLogger(ctx)
 	t, err := ledger.Reserve(ctx, a.DB, in.Planned)
@@ -91,16 +92,23 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 	if err != nil {
 		return DeliverResult{}, err
 	}
-	// A touch already in "sending" was decided by an earlier attempt that
-	// then died; only the idempotent send is left to finish.
+	// The rules of respect decide once per touch; a retry reads the
+	// recorded decision back, so the send goes out exactly as decided.
+	dec, err := a.decide(ctx, t, c, in)
+	if err != nil {
+		return DeliverResult{}, err
+	}
+	if dec.Outcome == policy.Block {
+		logger.Info("touch blocked", "touch_id", t.ID, "rule", dec.RuleID)
+		return DeliverResult{TouchID: t.ID, Status: ledger.Blocked, Reason: dec.RuleID}, nil
+	}
+	// From here on the touch goes out as decided: a changed touch on its
+	// final channel.
+	in.Channel = dec.Final.Channel
+	// A touch already in "sending" was cleared by the throttle in an earlier
+	// attempt that then died; only the send is left to finish (or to
+	// reconcile, see send.go).
 	if t.Status == ledger.Reserved {
-		if rule := Guard(c, in.Channel); rule != "" {
-			if err := ledger.MarkBlocked(ctx, a.DB, t.ID, rule); err != nil {
-				return DeliverResult{}, err
-			}
-			logger.Info("touch blocked", "touch_id", t.ID, "rule", rule)
-			return DeliverResult{TouchID: t.ID, Status: ledger.Blocked, Reason: rule}, nil
-		}
 		if res, done, err := a.throttleTouch(ctx, t, c, in); done || err != nil {
 			return res, err
 		}
@@ -118,35 +126,16 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 		return DeliverResult{}, temporal.NewNonRetryableApplicationError(
 			"no sender configured for channel "+string(in.Channel), ErrTypeNoSender, nil)
 	}
-	if err := ledger.MarkSending(ctx, a.DB, t.ID); err != nil {
-		return DeliverResult{}, err
-	}
-	receipt, err := sender.Send(ctx, channel.Message{
-		TouchID: t.ID, CustomerID: c.ID, Channel: in.Channel, Intent: in.Intent,
-		To: c.AddressOn(in.Channel), Subject: msg.Subject, Body: msg.Body,
-	})
+	out := message(t, c, in, msg)
+	out.Format = mailFormat(dec)
+	res, err := a.send(ctx, t, sender, out)
 	if err != nil {
-		return DeliverResult{}, passThrough(fmt.Errorf("send touch %d on %s: %w", t.ID, in.Channel, err))
+		return DeliverResult{}, passThrough(err)
 	}
-	if err := ledger.MarkSent(ctx, a.DB, t.ID, receipt.ProviderID); err != nil {
-		return DeliverResult{}, err
+	if res.Status == ledger.Sent {
+		res.Reason = changedBy(dec)
 	}
-	logger.Info("touch sent", "touch_id", t.ID, "channel", in.Channel)
-	return DeliverResult{TouchID: t.ID, Status: ledger.Sent}, nil
-}
-
-// Guard applies the rules every touch must pass before it is sent and returns
-// the id of the rule that blocks it, or "" when the touch may go out.
-func Guard(c customer.Customer, ch channel.Name) string {
-	switch {
-	case c.AccountType != customer.AccountCustomer:
-		return "account.not_customer"
-	case !c.Consents[ch]:
-		return "consent." + string(ch)
-	case c.AddressOn(ch) == "":
-		return "address." + string(ch) + ".missing"
-	}
-	return ""
+	return res, nil
 }
 
 // FailTouchInput names a touch whose delivery failed for good.

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/outreach-engine/outreach/activities"
+	"github.com/outreach-engine/outreach/internal/channel"
 	"github.com/outreach-engine/outreach/internal/journey"
 	"github.com/outreach-engine/outreach/internal/ledger"
 )
@@ -202,6 +203,9 @@ func (j *journeyRun) send(ctx workflow.Context, step journey.Step) (StepOutcome,
 	reason := "send.failed"
 	if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeTemplate {
 		reason = "template.render"
+	}
+	if errors.As(err, &appErr) && appErr.Type() == channel.ErrTypeProviderRejected && appErr.HasDetails() {
+		_ = appErr.Details(&reason) // the provider's reason, as in the ledger
 	}
 	fctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Second,

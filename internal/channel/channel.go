@@ -81,6 +81,14 @@ type Message struct {
 	To      string
 	Subject string
 	Body    string
+	// Format is how mail is printed: "postcard" (readable by anyone who
+	// handles it) or "letter" (sealed in an envelope). Empty for other channels.
+	Format string
+	// Postal is the structured address of a mail touch (nil on other channels).
+	Postal *PostalAddress
+	// WorkflowID is the journey that planned the touch; providers echo it
+	// back in events (e.g. SendGrid custom_args).
+	WorkflowID string
 }
 
 // Receipt is what a provider gave back for an accepted message.

@@ -83,6 +83,8 @@ func commands() []command {
 		{"ledger", "list a customer's touches from the contact ledger", cmdLedger},
 		{"journey validate", "check journey files; prints FILE:LINE: problem for each problem", cmdJourneyValidate},
 		{"event", "send a customer event (opened, purchased, ...) to a running journey", cmdEvent},
+		{"preview", "dry run: what a journey would send, block or change, and why", cmdPreview},
+		{"why", "say why each touch of a customer was sent, changed or blocked", cmdWhy},
 		{"cancel", "cancel a journey for one customer, a list, a segment or everyone", cmdCancel},
 		{"report", "a journey's funnel per step and its variants side by side", cmdReport},
 		{"segments save", "store a segment file in the database under its name", cmdSegmentSave},

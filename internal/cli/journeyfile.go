@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/outreach-engine/outreach/internal/journey"
 	"github.com/outreach-engine/outreach/workflows"
@@ -28,7 +29,7 @@ func loadJourney(a *App, name string) (journey.Definition, error) {
 	}
 	def, ok := journey.Builtin(name)
 	if !ok {
-		return def, fmt.Errorf("%w: %q is neither a journey file nor a built-in journey (built-in: welcome)", ErrUsage, name)
+		return def, fmt.Errorf("%w: %q is neither a journey file nor a built-in journey (built-in: %s)", ErrUsage, name, strings.Join(journey.BuiltinNames(), ", "))
 	}
 	return def, nil
 }

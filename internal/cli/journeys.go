@@ -195,7 +195,10 @@ func printReceived(ctx context.Context, a *App, db interface {
 			if what == "" {
 				what = firstLine(r.Body)
 			}
-			fmt.Fprintf(a.Out, "  sent     %-5s to %s: %s\n", s.Channel, r.Recipient, what)
+			if s.Reason != "" {
+				what += " (changed by " + s.Reason + ")"
+			}
+			fmt.Fprintf(a.Out, "  sent     %-5s to %s: %s\n", r.Channel, r.Recipient, what)
 		default:
 			fmt.Fprintf(a.Out, "  %-8s %-5s (%s)\n", s.Status, s.Channel, s.Reason)
 		}

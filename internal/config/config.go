@@ -31,6 +31,8 @@ type Config struct {
 	// DeliveryRates caps Deliver activities per second per channel, across
 	// every worker (absent: no cap).
 	DeliveryRates map[channel.Name]float64
+	// Live holds provider credentials and the webhook server (providers.go).
+	Live Live
 }
 
 // Setting documents one environment variable; the README's table is made from the same list.
@@ -43,11 +45,27 @@ var Settings = []Setting{
 	{"TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend host:port"},
 	{"TEMPORAL_NAMESPACE", "default", "Temporal namespace"},
 	{"DATABASE_URL", "postgres://postgres@127.0.0.1:5432/outreach?sslmode=disable", "PostgreSQL connection URL (may hold a password; never logged)"},
-	{"OUTREACH_DELIVERY_MODE", "sandbox", "how messages leave: sandbox records them in Postgres"},
+	{"OUTREACH_DELIVERY_MODE", "sandbox", "how messages leave: sandbox records them in Postgres, live sends through the providers"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"OUTREACH_SHUTDOWN_GRACE", "30s", "how long a stopping worker lets running activities finish"},
 	{"OUTREACH_THROTTLE_POLICY", "", "path of the throttle policy file (YAML or JSON); empty: the embedded defaults"},
 	{"OUTREACH_DELIVERY_RATES", "", "provider rate limits in sends per second per channel, held across all workers, e.g. email=50,sms=10"},
+	{"OUTREACH_HTTP_ADDR", "", "address of the webhook server (e.g. :8081); empty: no server"},
+	{"OUTREACH_PUBLIC_URL", "", "public base URL of the webhook server, for signatures, callbacks and unsubscribe links"},
+	{"OUTREACH_UNSUBSCRIBE_SECRET", "", "HMAC key of unsubscribe links, 16+ bytes (secret)"},
+	{"SENDGRID_API_KEY", "", "SendGrid API key (secret)"},
+	{"SENDGRID_BASE_URL", "https://api.sendgrid.com", "SendGrid API base URL"},
+	{"SENDGRID_FROM_EMAIL", "", "sender address of email"},
+	{"SENDGRID_FROM_NAME", "", "sender name of email"},
+	{"SENDGRID_SANDBOX_MODE", "false", "true: SendGrid validates but does not deliver (mail_settings.sandbox_mode)"},
+	{"SENDGRID_WEBHOOK_PUBLIC_KEY", "", "base64 ECDSA public key of the signed Event Webhook"},
+	{"TWILIO_ACCOUNT_SID", "", "Twilio account SID"},
+	{"TWILIO_AUTH_TOKEN", "", "Twilio auth token (secret; also verifies webhooks)"},
+	{"TWILIO_FROM_NUMBER", "", "E.164 number SMS and calls come from"},
+	{"TWILIO_BASE_URL", "https://api.twilio.com", "Twilio REST API base URL"},
+	{"POSTAL_API_KEY", "", "print-and-mail API key (secret)"},
+	{"POSTAL_BASE_URL", "https://api.lob.com", "print-and-mail API base URL"},
+	{"POSTAL_FROM_ADDRESS_ID", "", "return address id stored at the print-and-mail house"},
 }
 
 func env(name string) string {
@@ -82,10 +100,12 @@ func Load() (Config, error) {
 	if c.DeliveryRates, err = ParseRates(env("OUTREACH_DELIVERY_RATES")); err != nil {
 		return c, fmt.Errorf("OUTREACH_DELIVERY_RATES: %w", err)
 	}
-	if c.DeliveryMode != "sandbox" {
-		return c, fmt.Errorf("OUTREACH_DELIVERY_MODE: %q is not supported (want sandbox)", c.DeliveryMode)
+	if c.DeliveryMode != "sandbox" && c.DeliveryMode != "live" {
+		return c, fmt.Errorf("OUTREACH_DELIVERY_MODE: %q is not supported (want sandbox or live)", c.DeliveryMode)
 	}
-	return c, nil
+	live, err := loadLive(c.DeliveryMode == "live")
+	c.Live = live
+	return c, err
 }
 
 // ParseRates parses "email=50,sms=10" into sends per second per channel.

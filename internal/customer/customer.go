@@ -71,6 +71,9 @@ type Customer struct {
 	Interests   []string              `json:"interests,omitempty"`
 	Consents    map[channel.Name]bool `json:"consents,omitempty"`
 	Attributes  map[string]any        `json:"attributes,omitempty"`
+	Household   *Household            `json:"household,omitempty"`
+	// Purchases, when present in an import, replace the stored ones.
+	Purchases []Purchase `json:"purchases,omitempty"`
 }
 
 // FieldError is a problem with one field of a customer record.
@@ -138,7 +141,7 @@ func (c *Customer) Validate() error {
 			return &FieldError{"consents", fmt.Sprintf("unknown channel %q", ch)}
 		}
 	}
-	return nil
+	return c.validateHousehold()
 }
 
 // FirstName is the first word of the name.

@@ -47,6 +47,9 @@ func Upsert(ctx context.Context, pool interface {
 	if err != nil {
 		return fmt.Errorf("upsert customer %s: %w", c.ID, err)
 	}
+	if err := upsertHousehold(ctx, tx, c); err != nil {
+		return fmt.Errorf("customer %s: %w", c.ID, err)
+	}
 	for _, ch := range channel.All {
 		granted, ok := c.Consents[ch]
 		if !ok {
@@ -96,6 +99,9 @@ func Get(ctx context.Context, db store.DB, id string) (Customer, error) {
 		if err := json.Unmarshal(addr, c.Address); err != nil {
 			return Customer{}, fmt.Errorf("customer %s: address: %w", id, err)
 		}
+	}
+	if c.Household, err = household(ctx, db, id); err != nil {
+		return Customer{}, err
 	}
 	rows, err := db.Query(ctx, `select channel, granted from consents where customer_id = $1`, id)
 	if err != nil {

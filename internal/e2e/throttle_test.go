@@ -46,7 +46,7 @@ func seedIn(t *testing.T, pool *pgxpool.Pool, id, zone string) {
 	require.NoError(t, customer.Upsert(context.Background(), pool, c))
 }
 
-func policy(t *testing.T, doc string) *throttle.Policy {
+func throttlePolicy(t *testing.T, doc string) *throttle.Policy {
 	t.Helper()
 	p, err := throttle.Parse([]byte(doc))
 	require.NoError(t, err)
@@ -64,7 +64,7 @@ func TestFiftyJourneysOneCustomerTwoWorkers(t *testing.T) {
 	c := testenv.Temporal(t)
 	ctx := context.Background()
 	seedIn(t, pool, "c-busy", "America/New_York")
-	p := policy(t, `
+	p := throttlePolicy(t, `
 caps:
   - {id: all_7d, max: 4, window: 7d}
   - {id: email_7d, max: 3, window: 7d, channels: [email]}
@@ -173,7 +173,7 @@ func TestDeferredTouchWaitsAndAsksAgain(t *testing.T) {
 	c := testenv.Temporal(t)
 	ctx := context.Background()
 	seedIn(t, pool, "c-wait", "Europe/Berlin")
-	p := policy(t, `
+	p := throttlePolicy(t, `
 min_gap: 3s
 intents: {promotional: {max_defer: 1m}}
 `)
@@ -275,7 +275,7 @@ func TestProviderRetryAfterIsHonoured(t *testing.T) {
 	senders := sandbox.Senders(pool)
 	limited := &rateLimitedOnce{inner: senders[channel.Email]}
 	senders[channel.Email] = limited
-	startWorkers(t, c, &activities.Activities{DB: pool, Senders: senders, Throttle: policy(t, "{}")})
+	startWorkers(t, c, &activities.Activities{DB: pool, Senders: senders, Throttle: throttlePolicy(t, "{}")})
 
 	def := oneSend("limited", channel.Email, channel.Transactional, 0)
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
@@ -301,7 +301,7 @@ func TestDeliveryRateLimitHoldsAcrossWorkers(t *testing.T) {
 	ctx := context.Background()
 	seedIn(t, pool, "c-rate", "UTC")
 	for range 2 {
-		ws := workerapp.New(c, &activities.Activities{DB: pool, Senders: sandbox.Senders(pool), Throttle: policy(t, "{}")},
+		ws := workerapp.New(c, &activities.Activities{DB: pool, Senders: sandbox.Senders(pool), Throttle: throttlePolicy(t, "{}")},
 			time.Second, workerapp.WithDeliveryRates(map[channel.Name]float64{channel.Email: 1}))
 		require.NoError(t, ws.Start())
 		t.Cleanup(ws.Stop)

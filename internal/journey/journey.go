@@ -270,6 +270,14 @@ func (d Definition) Targets(i int) []string {
 type Template struct {
 	Subject string `json:"subject,omitempty"`
 	Body    string `json:"body"`
+
+	// What the message says and to whom; see metadata.go.
+	Audience   Audience   `json:"audience,omitzero"`
+	Claims     []Claim    `json:"claims,omitempty"`
+	Categories []string   `json:"categories,omitempty"`
+	Addressing Addressing `json:"addressing,omitzero"`
+	// Surface is "postcard" or "letter" for mail (a postcard when unset).
+	Surface string `json:"surface,omitempty"`
 }
 
 // Data is what templates see: the customer's fields, never more.

@@ -1,6 +1,8 @@
 package journey
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"regexp"
@@ -208,8 +210,18 @@ func (p *parser) templates(n *yaml.Node, pos *positions) map[string]Template {
 				t.Subject = p.str(v)
 			case "body":
 				t.Body = p.str(v)
+			case "audience":
+				p.structured(v, &t.Audience, "template "+name+": audience")
+			case "claims":
+				p.structured(v, &t.Claims, "template "+name+": claims")
+			case "categories":
+				p.structured(v, &t.Categories, "template "+name+": categories")
+			case "addressing":
+				p.structured(v, &t.Addressing, "template "+name+": addressing")
+			case "surface":
+				t.Surface = p.str(v)
 			default:
-				p.add(k, "template %s: unknown field %q (want subject, body)", name, key)
+				p.add(k, "template %s: unknown field %q (want subject, body, audience, claims, categories, addressing, surface)", name, key)
 			}
 		})
 		out[name] = t
@@ -343,5 +355,25 @@ func (p *parser) list(n *yaml.Node, fn func(i int, item *yaml.Node)) {
 	}
 	for i, item := range n.Content {
 		fn(i, item)
+	}
+}
+
+// structured decodes a YAML value into one of the template metadata types,
+// whose field names are their JSON names; unknown fields are problems.
+func (p *parser) structured(n *yaml.Node, into any, what string) {
+	var raw any
+	if err := n.Decode(&raw); err != nil {
+		p.add(n, "%s: %v", what, err)
+		return
+	}
+	b, err := json.Marshal(raw)
+	if err != nil {
+		p.add(n, "%s: %v", what, err)
+		return
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(into); err != nil {
+		p.add(n, "%s: %v", what, strings.TrimPrefix(err.Error(), "json: "))
 	}
 }

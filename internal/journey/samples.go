@@ -41,6 +41,11 @@ func Builtin(name string) (Definition, bool) {
 	switch name {
 	case "welcome":
 		return Welcome(24*time.Hour, 7*24*time.Hour), true
+	case "offers":
+		return Offers(24 * time.Hour), true
 	}
 	return Definition{}, false
 }
+
+// BuiltinNames lists the built-in journeys Builtin knows.
+func BuiltinNames() []string { return []string{"welcome", "offers"} }

@@ -205,12 +205,16 @@ func (c *checker) send(s Step) {
 	if s.Intent == channel.Caring && (s.Channel == channel.Voice || s.FallbackChannel == channel.Voice) {
 		c.add(s.pos.at("channel"), "step %s: a caring message cannot be sent as an automated voice call; use a human_call step", s.ID)
 	}
-	_, ok := c.d.Templates[s.Template]
+	t, ok := c.d.Templates[s.Template]
 	switch {
 	case s.Template == "":
 		c.add(s.pos.line, "step %s: send needs a template", s.ID)
 	case !ok:
 		c.add(s.pos.at("template"), "step %s: template %q is not defined", s.ID, s.Template)
+	default:
+		for _, err := range t.metadataErrors(string(s.Channel)) {
+			c.add(s.pos.at("template"), "step %s: template %q: %v", s.ID, s.Template, err)
+		}
 	}
 }
 

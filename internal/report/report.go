@@ -5,8 +5,8 @@
 // the difference in send and conversion rates.
 //
 // Delivered, opened, clicked and converted come from provider events. They
-// are read only when the provider_events table exists; until then they are
-// zero and Report.Engagement is false.
+// are read only when the provider_events table exists; Report.Engagement
+// says whether any event concerns the journey's touches.
 package report
 
 import (
@@ -95,7 +95,8 @@ type Report struct {
 	Journey  string `json:"journey"`
 	Versions []int  `json:"versions"`
 	// Entries counts journey entries that reached at least one send step.
-	Entries     int          `json:"entries"`
+	Entries int `json:"entries"`
+	// Engagement is true when provider events exist for the journey's touches.
 	Engagement  bool         `json:"engagement_data"`
 	Steps       []Step       `json:"steps"`
 	Variants    []Variant    `json:"variants,omitempty"`
@@ -111,22 +112,28 @@ func Load(ctx context.Context, db store.DB, journey string) (Report, error) {
 		return r, fmt.Errorf("report %s: %w", journey, err)
 	}
 	slices.Sort(r.Versions)
-	var err error
-	if r.Engagement, err = hasEvents(ctx, db); err != nil {
+	table, err := hasEventsTable(ctx, db)
+	if err != nil {
 		return r, err
 	}
-	if err := r.loadSteps(ctx, db); err != nil {
+	if table {
+		if err := db.QueryRow(ctx, `select exists (select 1 from `+EventsTable+` e
+			join touches t on t.id = e.touch_id where t.journey = $1)`, journey).Scan(&r.Engagement); err != nil {
+			return r, fmt.Errorf("report %s: %w", journey, err)
+		}
+	}
+	if err := r.loadSteps(ctx, db, table); err != nil {
 		return r, fmt.Errorf("report %s: %w", journey, err)
 	}
-	if err := r.loadVariants(ctx, db); err != nil {
+	if err := r.loadVariants(ctx, db, table); err != nil {
 		return r, fmt.Errorf("report %s: variants: %w", journey, err)
 	}
 	return r, nil
 }
 
-// hasEvents reports whether the provider events table exists in the schema
-// in use, with the columns the report reads.
-func hasEvents(ctx context.Context, db store.DB) (bool, error) {
+// hasEventsTable reports whether the provider events table exists in the
+// schema in use, with the columns the report reads.
+func hasEventsTable(ctx context.Context, db store.DB) (bool, error) {
 	var n int
 	err := db.QueryRow(ctx, `
 		select count(*) from information_schema.columns
@@ -164,10 +171,10 @@ func pgArray(items []string) string {
 	return s + "}"
 }
 
-func (r *Report) loadSteps(ctx context.Context, db store.DB) error {
+func (r *Report) loadSteps(ctx context.Context, db store.DB, events bool) error {
 	rows, err := db.Query(ctx, `
 		with t as (
-			select t.id, t.workflow_id, t.entry_id, t.step_id, t.channel, t.status, t.reason, `+engagementSQL(r.Engagement)+`
+			select t.id, t.workflow_id, t.entry_id, t.step_id, t.channel, t.status, t.reason, `+engagementSQL(events)+`
 			from touches t where t.journey = $1
 		), last as (
 			select distinct on (workflow_id, entry_id) workflow_id, entry_id, step_id
@@ -230,10 +237,10 @@ func (r *Report) loadSteps(ctx context.Context, db store.DB) error {
 	return err
 }
 
-func (r *Report) loadVariants(ctx context.Context, db store.DB) error {
+func (r *Report) loadVariants(ctx context.Context, db store.DB, events bool) error {
 	rows, err := db.Query(ctx, `
 		with t as (
-			select t.id, t.workflow_id, t.entry_id, t.status, t.variant, `+engagementSQL(r.Engagement)+`
+			select t.id, t.workflow_id, t.entry_id, t.status, t.variant, `+engagementSQL(events)+`
 			from touches t where t.journey = $1
 		), entry as (
 			select workflow_id, entry_id, max(variant) as variant,

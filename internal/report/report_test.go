@@ -133,18 +133,15 @@ func TestVariantsSideBySide(t *testing.T) {
 	assert.Contains(t, out.String(), "B vs A: send rate +0.0 pts (95% CI -35.9 pts to +35.9 pts); no clear difference yet")
 }
 
-// With a provider events table the engagement columns count touches with
-// such events, and conversions feed the variant comparison.
+// Provider events (stored by the webhooks) fill the engagement columns, and
+// conversions feed the variant comparison.
 func TestEngagementFromProviderEvents(t *testing.T) {
 	pool, emails := promo(t)
 	ctx := context.Background()
-	_, err := pool.Exec(ctx, `create table provider_events (
-		id bigserial primary key, provider text not null, event_key text not null, kind text not null,
-		touch_id bigint references touches (id), unique (provider, event_key))`)
-	require.NoError(t, err)
 	event := func(cust, kind string) {
-		_, err := pool.Exec(ctx, `insert into provider_events (provider, event_key, kind, touch_id) values ('sendgrid', $1, $2, $3)`,
-			cust+kind, kind, emails[cust])
+		_, err := pool.Exec(ctx, `insert into provider_events (provider, event_key, kind, touch_id, customer_id, channel)
+			values ('sendgrid', $1, $2, $3, $4, 'email')`,
+			cust+kind, kind, emails[cust], cust)
 		require.NoError(t, err)
 	}
 	for _, id := range []string{"c-06", "c-07", "c-08", "c-09", "c-10", "c-11", "c-12", "c-13", "c-14", "c-15", "c-16", "c-17", "c-18", "c-19"} {
@@ -189,6 +186,20 @@ func TestEngagementFromProviderEvents(t *testing.T) {
 		"consent.email=5;address.email.missing=1", "", "", "", "", "", ""}, rows[1])
 	assert.Equal(t, "variant", rows[4][0])
 	assert.Equal(t, "0.7000", rows[4][19])
+}
+
+// Without the events table (a schema older than the webhooks) the report
+// still works from the ledger alone.
+func TestReportWithoutAnEventsTable(t *testing.T) {
+	pool, _ := promo(t)
+	ctx := context.Background()
+	_, err := pool.Exec(ctx, `drop table provider_events`)
+	require.NoError(t, err)
+	r, err := Load(ctx, pool, "promo")
+	require.NoError(t, err)
+	assert.False(t, r.Engagement)
+	assert.Equal(t, 14, r.Steps[0].Sent)
+	assert.Zero(t, r.Steps[0].Delivered)
 }
 
 func TestUnknownJourneyHasNoTouches(t *testing.T) {

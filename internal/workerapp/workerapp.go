@@ -113,6 +113,10 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	switch cfg.DeliveryMode {
 	case "sandbox":
 		senders = sandbox.Senders(pool)
+	case "live":
+		if senders, err = LiveSenders(cfg.Live); err != nil {
+			return err
+		}
 	default:
 		return fmt.Errorf("delivery mode %q is not supported", cfg.DeliveryMode)
 	}
@@ -121,10 +125,25 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if err := ws.Start(); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
+	webhooks, err := serveWebhooks(ctx, cfg, pool, c, logger)
+	if err != nil {
+		ws.Stop()
+		return err
+	}
 	logger.Info("worker running", "task_queue", workflows.TaskQueue, "namespace", cfg.TemporalNamespace, "delivery", cfg.DeliveryMode)
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case err := <-webhooks:
+		ws.Stop()
+		return err
+	}
 	logger.Info("worker draining", "grace", cfg.ShutdownGrace.String())
 	ws.Stop()
+	if webhooks != nil {
+		if err := <-webhooks; err != nil {
+			logger.Error("webhook server", "error", err)
+		}
+	}
 	logger.Info("worker stopped")
 	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return err

@@ -1,0 +1,83 @@
+package workerapp
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/client"
+
+	"github.com/outreach-engine/outreach/internal/channel"
+	"github.com/outreach-engine/outreach/internal/channel/postal"
+	"github.com/outreach-engine/outreach/internal/channel/sendgrid"
+	"github.com/outreach-engine/outreach/internal/channel/twilio"
+	"github.com/outreach-engine/outreach/internal/config"
+	"github.com/outreach-engine/outreach/internal/optout"
+	"github.com/outreach-engine/outreach/internal/web/webhook"
+)
+
+// LiveSenders builds the provider senders of live delivery: SendGrid for
+// email, Twilio for SMS and voice, the print-and-mail house for mail.
+func LiveSenders(l config.Live) (map[channel.Name]channel.Sender, error) {
+	unsub, err := optout.NewSigner(l.UnsubscribeSecret)
+	if err != nil {
+		return nil, err
+	}
+	email, err := sendgrid.New(sendgrid.Config{
+		APIKey: l.SendGridAPIKey, BaseURL: l.SendGridBaseURL, From: l.SendGridFrom, FromName: l.SendGridFromName,
+		UnsubscribeBase: l.PublicURL, Unsubscribe: unsub, Sandbox: l.SendGridSandbox,
+	})
+	if err != nil {
+		return nil, err
+	}
+	tw := twilio.Config{AccountSID: l.TwilioAccountSID, AuthToken: l.TwilioAuthToken, From: l.TwilioFrom,
+		BaseURL: l.TwilioBaseURL, CallbackBase: l.PublicURL}
+	sms, err := twilio.New(tw, channel.SMS)
+	if err != nil {
+		return nil, err
+	}
+	voice, err := twilio.New(tw, channel.Voice)
+	if err != nil {
+		return nil, err
+	}
+	mail, err := postal.New(postal.Config{APIKey: l.PostalAPIKey, BaseURL: l.PostalBaseURL, FromAddressID: l.PostalFromAddressID})
+	if err != nil {
+		return nil, err
+	}
+	return map[channel.Name]channel.Sender{channel.Email: email, channel.SMS: sms, channel.Voice: voice, channel.Mail: mail}, nil
+}
+
+// WebhookHandler builds the provider webhook handler.
+func WebhookHandler(l config.Live, pool *pgxpool.Pool, c client.Client, logger *slog.Logger) (http.Handler, error) {
+	h := &webhook.Handler{
+		DB: pool, Temporal: c, SendGridKey: l.SendGridWebhookKey, TwilioAuthToken: l.TwilioAuthToken,
+		PublicURL: l.PublicURL, Logger: logger,
+	}
+	if l.UnsubscribeSecret != "" {
+		s, err := optout.NewSigner(l.UnsubscribeSecret)
+		if err != nil {
+			return nil, err
+		}
+		h.Unsubscribe = s
+	}
+	return h, nil
+}
+
+// serveWebhooks runs the webhook server in the background when an address
+// is configured; the returned channel yields its final error (and is nil,
+// blocking forever, when no server runs).
+func serveWebhooks(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, c client.Client, logger *slog.Logger) (<-chan error, error) {
+	if cfg.Live.HTTPAddr == "" {
+		return nil, nil
+	}
+	done := make(chan error, 1)
+	h, err := WebhookHandler(cfg.Live, pool, c, logger)
+	if err != nil {
+		return nil, err
+	}
+	go func() { done <- webhook.Serve(ctx, cfg.Live.HTTPAddr, h, 10*time.Second) }()
+	logger.Info("webhook server listening", "addr", cfg.Live.HTTPAddr)
+	return done, nil
+}
