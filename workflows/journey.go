@@ -84,6 +84,7 @@ func newJourneyRun(ctx workflow.Context, in JourneyInput) (*journeyRun, error) {
 func (j *journeyRun) run(ctx workflow.Context) (JourneyResult, error) {
 	for _, step := range j.in.Journey.Steps {
 		j.state.CurrentStep = step.ID
+		upsertVisibility(ctx, j.state)
 		j.visits[step.ID]++
 		var (
 			out StepOutcome
@@ -107,6 +108,7 @@ func (j *journeyRun) run(ctx workflow.Context) (JourneyResult, error) {
 	}
 	j.state.CurrentStep = ""
 	j.state.Done = true
+	upsertVisibility(ctx, j.state)
 	j.logger.Info("journey finished", "steps", len(j.state.Steps))
 	return JourneyResult{Steps: j.state.Steps}, nil
 }

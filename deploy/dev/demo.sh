@@ -16,6 +16,7 @@ ensure_temporal_server
 # that may be polling the same server.
 export TEMPORAL_NAMESPACE=${TEMPORAL_NAMESPACE:-outreach-demo}
 ensure_namespace "$TEMPORAL_NAMESPACE"
+ensure_search_attributes
 
 WORKER_PID=
 cleanup() {

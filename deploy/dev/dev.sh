@@ -13,6 +13,7 @@ build_binaries
 ensure_temporal_server "$DEV_DIR/temporal.db"
 trap '[ -n "$TEMPORAL_DEV_PID" ] && kill -TERM "$TEMPORAL_DEV_PID" 2>/dev/null; wait' EXIT
 
+ensure_search_attributes
 "$ROOT/bin/starter" db migrate
 "$ROOT/bin/starter" customers import --file "$ROOT/deploy/dev/sample/customers.jsonl"
 cat >&2 <<MSG

@@ -102,6 +102,7 @@ func cmdStart(ctx context.Context, a *App, args []string) error {
 				ID:                    o.workflowID,
 				TaskQueue:             workflows.TaskQueue,
 				WorkflowIDReusePolicy: reuse,
+				Memo:                  workflows.StartMemo(def),
 			}, workflows.Journey, workflows.JourneyInput{CustomerID: id, Journey: def})
 			return nil
 		})
