@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -31,6 +32,8 @@ const (
 type Activities struct {
 	DB      *pgxpool.Pool
 	Senders map[channel.Name]channel.Sender
+	// Metrics counts settled touches; nil counts nothing.
+	Metrics Metrics
 }
 
 // DeliverInput names one touch. It carries ids and the template, never the
@@ -69,6 +72,7 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 	c, err := customer.Get(ctx, a.DB, in.CustomerID)
 	if errors.Is(err, customer.ErrNotFound) {
 		_ = ledger.MarkFailed(ctx, a.DB, t.ID, "customer.not_found")
+		a.metrics().Touch(in.Channel, ledger.Failed, "customer.not_found")
 		return DeliverResult{}, temporal.NewNonRetryableApplicationError(
 			"customer "+in.CustomerID+" does not exist", ErrTypeCustomerNotFound, nil)
 	}
@@ -83,6 +87,7 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 				return DeliverResult{}, err
 			}
 			logger.Info("touch blocked", "touch_id", t.ID, "rule", rule)
+			a.metrics().Touch(in.Channel, ledger.Blocked, rule)
 			return DeliverResult{TouchID: t.ID, Status: ledger.Blocked, Reason: rule}, nil
 		}
 	}
@@ -91,6 +96,7 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 		if mErr := ledger.MarkFailed(ctx, a.DB, t.ID, "template.render"); mErr != nil {
 			return DeliverResult{}, mErr
 		}
+		a.metrics().Touch(in.Channel, ledger.Failed, "template.render")
 		return DeliverResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("step %s: %v", in.StepID, err), ErrTypeTemplate, nil)
 	}
@@ -113,6 +119,7 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 		return DeliverResult{}, err
 	}
 	logger.Info("touch sent", "touch_id", t.ID, "channel", in.Channel)
+	a.metrics().Touch(in.Channel, ledger.Sent, "")
 	return DeliverResult{TouchID: t.ID, Status: ledger.Sent}, nil
 }
 
@@ -139,9 +146,17 @@ type FailTouchInput struct {
 // FailTouch records in the ledger that a touch failed for good, after the
 // Deliver activity ran out of attempts. A touch already settled is left alone.
 func (a *Activities) FailTouch(ctx context.Context, in FailTouchInput) error {
-	_, err := a.DB.Exec(ctx, `
+	var ch channel.Name
+	err := a.DB.QueryRow(ctx, `
 		update touches set status = 'failed', reason = $4, updated_at = now()
-		where workflow_id = $1 and entry_id = $2 and step_key = $3 and status in ('reserved', 'sending')`,
-		in.WorkflowID, in.EntryID, in.StepKey, in.Reason)
+		where workflow_id = $1 and entry_id = $2 and step_key = $3 and status in ('reserved', 'sending')
+		returning channel`,
+		in.WorkflowID, in.EntryID, in.StepKey, in.Reason).Scan(&ch)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err == nil {
+		a.metrics().Touch(ch, ledger.Failed, in.Reason)
+	}
 	return err
 }

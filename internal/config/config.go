@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 )
 
 // Config is the engine's configuration.
@@ -22,6 +21,7 @@ type Config struct {
 	DeliveryMode      string
 	LogLevel          slog.Level
 	ShutdownGrace     time.Duration
+	Ops               Ops
 }
 
 // Setting documents one environment variable; the README's table is made from the same list.
@@ -37,6 +37,15 @@ var Settings = []Setting{
 	{"OUTREACH_DELIVERY_MODE", "sandbox", "how messages leave: sandbox records them in Postgres"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"OUTREACH_SHUTDOWN_GRACE", "30s", "how long a stopping worker lets running activities finish"},
+	{"OUTREACH_OPS_ADDR", ":9090", "the worker's ops HTTP server: /metrics, /livez, /readyz and the codec endpoint"},
+	{"OUTREACH_PAYLOAD_KEYS", "", "payload encryption keys id:base64key,... (32-byte AES keys; the first encrypts, all decrypt; empty: payloads are not encrypted)"},
+	{"OUTREACH_CODEC_AUTH_TOKEN", "", "bearer token of the codec endpoint /codec (at least 16 characters; empty: the endpoint is off)"},
+	{"OUTREACH_CODEC_CORS_ORIGINS", "http://localhost:8233", "comma-separated Temporal UI origins allowed to call the codec endpoint"},
+	{"TEMPORAL_API_KEY", "", "API key for Temporal Cloud (turns TLS on)"},
+	{"TEMPORAL_TLS_CERT", "", "path of the mTLS client certificate (PEM), with TEMPORAL_TLS_KEY"},
+	{"TEMPORAL_TLS_KEY", "", "path of the mTLS client key (PEM), with TEMPORAL_TLS_CERT"},
+	{"TEMPORAL_TLS_CA", "", "path of a CA bundle (PEM) for the Temporal server; empty: the system roots"},
+	{"TEMPORAL_TLS_SERVER_NAME", "", "server name to verify, when it differs from TEMPORAL_ADDRESS's host"},
 }
 
 func env(name string) string {
@@ -67,6 +76,9 @@ func Load() (Config, error) {
 		return c, fmt.Errorf("OUTREACH_SHUTDOWN_GRACE: %q is not a duration such as 30s", env("OUTREACH_SHUTDOWN_GRACE"))
 	}
 	c.ShutdownGrace = grace
+	if c.Ops, err = loadOps(); err != nil {
+		return c, err
+	}
 	if c.DeliveryMode != "sandbox" {
 		return c, fmt.Errorf("OUTREACH_DELIVERY_MODE: %q is not supported (want sandbox)", c.DeliveryMode)
 	}
@@ -78,13 +90,14 @@ func (c Config) Logger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))
 }
 
-// Dial connects a Temporal client.
+// Dial connects a Temporal client (TLS, API key and payload encryption as
+// configured; see ClientOptions).
 func (c Config) Dial(logger *slog.Logger) (client.Client, error) {
-	cl, err := client.Dial(client.Options{
-		HostPort:  c.TemporalAddress,
-		Namespace: c.TemporalNamespace,
-		Logger:    tlog.NewStructuredLogger(logger),
-	})
+	opts, err := c.ClientOptions(logger)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := client.Dial(opts)
 	if err != nil {
 		return nil, fmt.Errorf("connect to Temporal at %s: %w", c.TemporalAddress, err)
 	}

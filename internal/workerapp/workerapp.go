@@ -17,6 +17,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/channel"
 	"github.com/outreach-engine/outreach/internal/channel/sandbox"
 	"github.com/outreach-engine/outreach/internal/config"
+	"github.com/outreach-engine/outreach/internal/opsserver"
 	"github.com/outreach-engine/outreach/internal/store"
 	"github.com/outreach-engine/outreach/workflows"
 )
@@ -76,10 +77,12 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	}
 	logger.Info("schema ready", "applied", applied)
 
-	c, err := cfg.Dial(logger)
+	metrics := opsserver.NewMetrics()
+	c, flushMetrics, err := dial(cfg, logger, metrics)
 	if err != nil {
 		return err
 	}
+	defer flushMetrics()
 	defer c.Close()
 
 	var senders map[channel.Name]channel.Sender
@@ -89,11 +92,17 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	default:
 		return fmt.Errorf("delivery mode %q is not supported", cfg.DeliveryMode)
 	}
-	ws := New(c, &activities.Activities{DB: pool, Senders: senders}, cfg.ShutdownGrace)
+	stopOps, err := startOps(cfg, logger, metrics, pool, c)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = stopOps() }()
+	ws := New(c, &activities.Activities{DB: pool, Senders: senders, Metrics: metrics}, cfg.ShutdownGrace)
 	if err := ws.Start(); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
-	logger.Info("worker running", "task_queue", workflows.TaskQueue, "namespace", cfg.TemporalNamespace, "delivery", cfg.DeliveryMode)
+	logger.Info("worker running", "task_queue", workflows.TaskQueue, "namespace", cfg.TemporalNamespace, "delivery", cfg.DeliveryMode,
+		"ops_addr", cfg.Ops.Addr, "payload_encryption", cfg.Ops.Codec != nil)
 	<-ctx.Done()
 	logger.Info("worker draining", "grace", cfg.ShutdownGrace.String())
 	ws.Stop()
