@@ -34,8 +34,12 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func buildWorker(t *testing.T) string {
 	t.Helper()
@@ -91,7 +95,7 @@ func seed(t *testing.T, pool *pgxpool.Pool, id string) customer.Customer {
 func oneEmail() journey.Definition {
 	return journey.Definition{
 		Name: "one-email", Version: 1,
-		Steps: []journey.Step{{ID: "hello", Kind: journey.StepSend, Channel: channel.Email, Intent: channel.Transactional, Template: "hello"}},
+		Steps:     []journey.Step{{ID: "hello", Kind: journey.StepSend, Channel: channel.Email, Intent: channel.Transactional, Template: "hello"}},
 		Templates: map[string]journey.Template{"hello": {Subject: "Hello {{.FirstName}}", Body: "Hi {{.FirstName}}."}},
 	}
 }
