@@ -17,6 +17,9 @@ ensure_temporal_server
 export TEMPORAL_NAMESPACE=${TEMPORAL_NAMESPACE:-outreach-demo}
 ensure_namespace "$TEMPORAL_NAMESPACE"
 ensure_search_attributes
+# Any free port for the demo worker's ops server, so a `make dev` worker on
+# 9090 does not stop the demo.
+export OUTREACH_OPS_ADDR=${OUTREACH_OPS_ADDR:-127.0.0.1:0}
 
 WORKER_PID=
 cleanup() {
