@@ -29,6 +29,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/customer"
 	"github.com/outreach-engine/outreach/internal/journey"
 	"github.com/outreach-engine/outreach/internal/ledger"
+	"github.com/outreach-engine/outreach/internal/opsserver"
 	"github.com/outreach-engine/outreach/internal/testenv"
 	"github.com/outreach-engine/outreach/workflows"
 )
@@ -183,4 +184,41 @@ func TestEncryptedHistoryDecodesThroughCodecEndpoint(t *testing.T) {
 	plain, err := json.Marshal(in)
 	require.NoError(t, err)
 	assertNoPII(t, plain)
+}
+
+// A running journey is found by the step it waits in and by the outcome of
+// its latest touch, and the touch is counted by channel, outcome and rule.
+func TestRunningJourneyIsVisibleAndCounted(t *testing.T) {
+	t.Parallel()
+	pool := testenv.Postgres(t)
+	c := testenv.Temporal(t)
+	ctx := context.Background()
+	seedCustomer(t, pool, "c-sms-only", map[channel.Name]bool{channel.SMS: true})
+	metrics := opsserver.NewMetrics()
+	startWorkers(t, c, &activities.Activities{DB: pool, Senders: sandbox.Senders(pool), Metrics: metrics})
+
+	def := journey.Welcome(time.Hour, time.Hour)
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: workflows.WorkflowID(def.Name, "c-sms-only"), TaskQueue: workflows.TaskQueue, Memo: workflows.StartMemo(def),
+	}, workflows.Journey, workflows.JourneyInput{CustomerID: "c-sms-only", Journey: def})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.TerminateWorkflow(context.Background(), run.GetID(), "", "test over") })
+
+	require.Eventually(t, func() bool {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Query: `JourneyName = "welcome" AND ExecutionStatus = "Running" AND JourneyStep = "pause-1" AND LastChannel = "email" AND Outcome = "blocked"`,
+		})
+		return err == nil && len(resp.Executions) == 1 && resp.Executions[0].Execution.WorkflowId == run.GetID()
+	}, 15*time.Second, 100*time.Millisecond, "the waiting journey is not found by its step")
+
+	desc, err := c.DescribeWorkflowExecution(ctx, run.GetID(), "")
+	require.NoError(t, err)
+	var name string
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayload(desc.WorkflowExecutionInfo.Memo.Fields["journey"], &name))
+	assert.Equal(t, "welcome", name)
+
+	rec := httptest.NewRecorder()
+	opsserver.New(opsserver.Options{Metrics: metrics}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	assert.Contains(t, rec.Body.String(), `outreach_touches_total{channel="email",outcome="blocked",rule="consent.email"} 1`)
+	assert.NotContains(t, rec.Body.String(), "c-sms-only", "metrics carry no customer ids")
 }
