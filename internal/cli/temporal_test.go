@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"io"
+	"log/slog"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -19,7 +21,7 @@ func TestTemporalSetupRegistersSearchAttributesOnce(t *testing.T) {
 	require.NoError(t, err)
 	cfg.TemporalAddress, cfg.TemporalNamespace = srv.FrontendHostPort(), "default"
 	var out, errOut bytes.Buffer
-	app := &App{Config: cfg, Out: &out, Err: &errOut, Logger: discardLogger()}
+	app := &App{Config: cfg, Out: &out, Err: &errOut, Logger: setupTestLogger()}
 	defer app.Close()
 
 	require.NoError(t, Run(context.Background(), app, []string{"temporal", "setup"}))
@@ -32,7 +34,9 @@ func TestTemporalSetupRegistersSearchAttributesOnce(t *testing.T) {
 
 func TestTemporalSetupRejectsArguments(t *testing.T) {
 	var errOut bytes.Buffer
-	app := &App{Out: &bytes.Buffer{}, Err: &errOut, Logger: discardLogger()}
+	app := &App{Out: &bytes.Buffer{}, Err: &errOut, Logger: setupTestLogger()}
 	err := Run(context.Background(), app, []string{"temporal", "setup", "extra"})
 	assert.ErrorIs(t, err, ErrUsage)
 }
+
+func setupTestLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
