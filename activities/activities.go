@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -39,6 +40,8 @@ type Activities struct {
 	Throttle *throttle.Policy
 	// Now is the clock of throttle decisions; nil means time.Now.
 	Now func() time.Time
+	// Metrics counts settled touches; nil counts nothing.
+	Metrics Metrics
 }
 
 // DeliverInput names one touch. It carries ids and the template, never the
@@ -86,6 +89,7 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 	c, err := customer.Get(ctx, a.DB, in.CustomerID)
 	if errors.Is(err, customer.ErrNotFound) {
 		_ = ledger.MarkFailed(ctx, a.DB, t.ID, "customer.not_found")
+		a.metrics().Touch(in.Channel, ledger.Failed, "customer.not_found")
 		return DeliverResult{}, temporal.NewNonRetryableApplicationError(
 			"customer "+in.CustomerID+" does not exist", ErrTypeCustomerNotFound, nil)
 	}
@@ -100,6 +104,7 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 	}
 	if dec.Outcome == policy.Block {
 		logger.Info("touch blocked", "touch_id", t.ID, "rule", dec.RuleID)
+		a.metrics().Touch(in.Channel, ledger.Blocked, dec.RuleID)
 		return DeliverResult{TouchID: t.ID, Status: ledger.Blocked, Reason: dec.RuleID}, nil
 	}
 	// From here on the touch goes out as decided: a changed touch on its
@@ -110,6 +115,9 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 	// reconcile, see send.go).
 	if t.Status == ledger.Reserved {
 		if res, done, err := a.throttleTouch(ctx, t, c, in); done || err != nil {
+			if err == nil {
+				a.metrics().Touch(in.Channel, res.Status, res.Reason)
+			}
 			return res, err
 		}
 	}
@@ -118,6 +126,7 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 		if mErr := ledger.MarkFailed(ctx, a.DB, t.ID, "template.render"); mErr != nil {
 			return DeliverResult{}, mErr
 		}
+		a.metrics().Touch(in.Channel, ledger.Failed, "template.render")
 		return DeliverResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("step %s: %v", in.StepID, err), ErrTypeTemplate, nil)
 	}
@@ -135,6 +144,7 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 	if res.Status == ledger.Sent {
 		res.Reason = changedBy(dec)
 	}
+	a.metrics().Touch(in.Channel, res.Status, res.Reason)
 	return res, nil
 }
 
@@ -147,9 +157,17 @@ type FailTouchInput struct {
 // FailTouch records in the ledger that a touch failed for good, after the
 // Deliver activity ran out of attempts. A touch already settled is left alone.
 func (a *Activities) FailTouch(ctx context.Context, in FailTouchInput) error {
-	_, err := a.DB.Exec(ctx, `
+	var ch channel.Name
+	err := a.DB.QueryRow(ctx, `
 		update touches set status = 'failed', reason = $4, updated_at = now()
-		where workflow_id = $1 and entry_id = $2 and step_key = $3 and status in ('reserved', 'sending')`,
-		in.WorkflowID, in.EntryID, in.StepKey, in.Reason)
+		where workflow_id = $1 and entry_id = $2 and step_key = $3 and status in ('reserved', 'sending')
+		returning channel`,
+		in.WorkflowID, in.EntryID, in.StepKey, in.Reason).Scan(&ch)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err == nil {
+		a.metrics().Touch(ch, ledger.Failed, in.Reason)
+	}
 	return err
 }

@@ -105,6 +105,7 @@ func cmdStart(ctx context.Context, a *App, args []string) error {
 				// A journey already running for this customer is never
 				// started a second time, with or without --reentry.
 				WorkflowExecutionErrorWhenAlreadyStarted: true,
+				Memo:                                     workflows.StartMemo(def),
 			}, workflows.Journey, workflows.JourneyInput{CustomerID: id, Journey: def, MaxWait: *maxWait})
 			return nil
 		})

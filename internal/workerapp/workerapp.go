@@ -18,6 +18,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/channel"
 	"github.com/outreach-engine/outreach/internal/channel/sandbox"
 	"github.com/outreach-engine/outreach/internal/config"
+	"github.com/outreach-engine/outreach/internal/opsserver"
 	"github.com/outreach-engine/outreach/internal/store"
 	"github.com/outreach-engine/outreach/internal/throttle"
 	"github.com/outreach-engine/outreach/workflows"
@@ -103,10 +104,12 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	}
 	logger.Info("schema ready", "applied", applied)
 
-	c, err := cfg.Dial(logger)
+	metrics := opsserver.NewMetrics()
+	c, flushMetrics, err := dial(cfg, logger, metrics)
 	if err != nil {
 		return err
 	}
+	defer flushMetrics()
 	defer c.Close()
 
 	var senders map[channel.Name]channel.Sender
@@ -120,7 +123,12 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	default:
 		return fmt.Errorf("delivery mode %q is not supported", cfg.DeliveryMode)
 	}
-	ws := New(c, &activities.Activities{DB: pool, Senders: senders, Throttle: policy}, cfg.ShutdownGrace,
+	stopOps, err := startOps(cfg, logger, metrics, pool, c)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = stopOps() }()
+	ws := New(c, &activities.Activities{DB: pool, Senders: senders, Throttle: policy, Metrics: metrics}, cfg.ShutdownGrace,
 		WithDeliveryRates(cfg.DeliveryRates))
 	if err := ws.Start(); err != nil {
 		return fmt.Errorf("start workers: %w", err)
@@ -130,7 +138,8 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		ws.Stop()
 		return err
 	}
-	logger.Info("worker running", "task_queue", workflows.TaskQueue, "namespace", cfg.TemporalNamespace, "delivery", cfg.DeliveryMode)
+	logger.Info("worker running", "task_queue", workflows.TaskQueue, "namespace", cfg.TemporalNamespace, "delivery", cfg.DeliveryMode,
+		"ops_addr", cfg.Ops.Addr, "payload_encryption", cfg.Ops.Codec != nil)
 	select {
 	case <-ctx.Done():
 	case err := <-webhooks:
