@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/outreach-engine/outreach/activities"
@@ -309,6 +310,19 @@ func TestDeliveryRateLimitHoldsAcrossWorkers(t *testing.T) {
 		require.NoError(t, ws.Start())
 		t.Cleanup(ws.Stop)
 	}
+	// The server learns a queue's rate from its pollers: wait until the
+	// email queue has been polled with it (both workers share one identity).
+	require.EventuallyWithT(t, func(ct *assert.CollectT) {
+		d, err := c.DescribeTaskQueue(ctx, workflows.DeliveryQueue(channel.Email), enums.TASK_QUEUE_TYPE_ACTIVITY)
+		require.NoError(ct, err)
+		limited := 0
+		for _, p := range d.GetPollers() {
+			if p.GetRatePerSecond() == 1 {
+				limited++
+			}
+		}
+		assert.GreaterOrEqual(ct, limited, 1)
+	}, 20*time.Second, 100*time.Millisecond)
 	var runs []client.WorkflowRun
 	for i := range 4 {
 		def := oneSend(fmt.Sprintf("rate-%d", i), channel.Email, channel.Transactional, 0)

@@ -111,8 +111,14 @@ func startDevServer(t testing.TB, attrs temporal.SearchAttributes) *testsuite.De
 		ExistingPath:     path,
 		LogLevel:         "error",
 		SearchAttributes: attrs,
-		Stdout:           logs,
-		Stderr:           logs,
+		// One partition per task queue: a queue's rate limit is then held
+		// by one matcher, as tests of provider rate limits expect.
+		ExtraArgs: []string{
+			"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
+			"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
+		},
+		Stdout: logs,
+		Stderr: logs,
 		ClientOptions: &client.Options{
 			Logger: quietLogger{},
 		},
