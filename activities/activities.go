@@ -31,6 +31,8 @@ const (
 type Activities struct {
 	DB      *pgxpool.Pool
 	Senders map[channel.Name]channel.Sender
+	// Links adds the customer's signed links to a message (nil: none).
+	Links Linker
 }
 
 // DeliverInput names one touch. It carries ids and the template, never the
@@ -78,7 +80,13 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 	// A touch already in "sending" was decided by an earlier attempt that
 	// then died; only the idempotent send is left to finish.
 	if t.Status == ledger.Reserved {
-		if rule := Guard(c, in.Channel); rule != "" {
+		rule := Guard(c, in.Channel)
+		if rule == "" {
+			if rule, err = a.customerChoices(ctx, t); err != nil {
+				return DeliverResult{}, err
+			}
+		}
+		if rule != "" {
 			if err := ledger.MarkBlocked(ctx, a.DB, t.ID, rule); err != nil {
 				return DeliverResult{}, err
 			}
@@ -102,10 +110,14 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 	if err := ledger.MarkSending(ctx, a.DB, t.ID); err != nil {
 		return DeliverResult{}, err
 	}
-	receipt, err := sender.Send(ctx, channel.Message{
+	out := channel.Message{
 		TouchID: t.ID, CustomerID: c.ID, Channel: in.Channel, Intent: in.Intent,
 		To: c.AddressOn(in.Channel), Subject: msg.Subject, Body: msg.Body,
-	})
+	}
+	if a.Links != nil {
+		out = a.Links.AddLinks(out)
+	}
+	receipt, err := sender.Send(ctx, out)
 	if err != nil {
 		return DeliverResult{}, fmt.Errorf("send touch %d on %s: %w", t.ID, in.Channel, err)
 	}
