@@ -37,6 +37,14 @@ var Settings = []Setting{
 	{"OUTREACH_DELIVERY_MODE", "sandbox", "how messages leave: sandbox records them in Postgres"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"OUTREACH_SHUTDOWN_GRACE", "30s", "how long a stopping worker lets running activities finish"},
+	{"OUTREACH_HTTP_ADDR", "", "host:port of the HTTP server (preference center); empty: no server"},
+	{"OUTREACH_PUBLIC_URL", "", "public base URL of the preference center, put into signed links in messages"},
+	{"OUTREACH_LINK_SECRET", "", "secret (16+ bytes) that signs customer links; empty: no links, no preference center. Never logged"},
+	{"OUTREACH_LINK_SECRET_PREVIOUS", "", "the previous link secret, still accepted during a rotation"},
+	{"OUTREACH_LINK_TTL", "2160h", "how long a link in a message works"},
+	{"OUTREACH_BRAND_NAME", "", "company name on the preference pages and email footer"},
+	{"OUTREACH_BRAND_SENDER", "", "who messages come from, shown on the preference pages"},
+	{"OUTREACH_PRIVACY_PROMISE", "", "the short privacy promise on \"what we know about you\" (a plain default is used when empty)"},
 }
 
 func env(name string) string {

@@ -89,11 +89,37 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	default:
 		return fmt.Errorf("delivery mode %q is not supported", cfg.DeliveryMode)
 	}
-	ws := New(c, &activities.Activities{DB: pool, Senders: senders}, cfg.ShutdownGrace)
+	webCfg, err := config.LoadWeb()
+	if err != nil {
+		return err
+	}
+	web, err := NewWeb(webCfg, pool, c, logger)
+	if err != nil {
+		return err
+	}
+	acts := &activities.Activities{DB: pool, Senders: senders}
+	if web.Footer != nil {
+		acts.Links = web.Footer
+	}
+	ws := New(c, acts, cfg.ShutdownGrace)
 	if err := ws.Start(); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
 	logger.Info("worker running", "task_queue", workflows.TaskQueue, "namespace", cfg.TemporalNamespace, "delivery", cfg.DeliveryMode)
+	if webCfg.HTTPAddr != "" {
+		stopHTTP, err := StartHTTP(webCfg.HTTPAddr, web.Mux, logger)
+		if err != nil {
+			ws.Stop()
+			return err
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+			defer cancel()
+			if err := stopHTTP(sctx); err != nil {
+				logger.Error("http server stop", "error", err)
+			}
+		}()
+	}
 	<-ctx.Done()
 	logger.Info("worker draining", "grace", cfg.ShutdownGrace.String())
 	ws.Stop()
