@@ -10,6 +10,7 @@
 package prefs
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"errors"
@@ -188,11 +189,15 @@ func (h *Handler) page(v visit, title string, data any) page {
 }
 
 func (h *Handler) render(w http.ResponseWriter, status int, name string, p page) {
+	var buf bytes.Buffer
+	if err := pages.ExecuteTemplate(&buf, name, p); err != nil {
+		h.logger.Error("render preference page", "page", name, "error", err)
+		http.Error(w, "This page could not be shown. Nothing was changed by showing it.", http.StatusInternalServerError)
+		return
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	if err := pages.ExecuteTemplate(w, name, p); err != nil {
-		h.logger.Error("render preference page", "page", name, "error", err)
-	}
+	_, _ = buf.WriteTo(w)
 }
 
 func (h *Handler) fail(w http.ResponseWriter, err error) {

@@ -311,11 +311,11 @@ func intentWord(in string) string {
 
 // dataView is "what we know about you".
 type dataView struct {
-	Items    []item
-	Sent     map[string]int
-	Held     int
-	Changes  []changeRow
-	Interest []string
+	Items   []item
+	Sent    map[string]int
+	Held    int
+	Changes []changeRow
+	Error   string
 }
 
 type item struct{ Label, Value string }
@@ -420,11 +420,8 @@ func (h *Handler) erase(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, err)
 			return
 		}
-		h.render(w, http.StatusBadRequest, "data", h.page(v, "What we know about you",
-			struct {
-				dataView
-				Error string
-			}{view, "Please tick the box to confirm that you want your data erased."}))
+		view.Error = "Please tick the box to confirm that you want your data erased."
+		h.render(w, http.StatusBadRequest, "data", h.page(v, "What we know about you", view))
 		return
 	}
 	if _, err := choices.Erase(r.Context(), h.db, h.journeys, v.customer.ID, "erasure_request"); err != nil {
