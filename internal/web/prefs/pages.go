@@ -23,6 +23,44 @@ var funcs = map[string]any{
 	"interest":     choices.InterestLabel,
 	"date":         func(t time.Time) string { return t.UTC().Format("2 January 2006") },
 	"list":         func(s []string) string { return plainList(s) },
+	"field":        fieldInWords,
+	"source":       sourceInWords,
+	"lower":        strings.ToLower,
+}
+
+// fieldInWords names an audited field for the customer.
+func fieldInWords(field string) string {
+	switch {
+	case field == "max_frequency":
+		return "How often you want offers"
+	case field == "quiet_time":
+		return "Quiet time"
+	case field == "interests":
+		return "Interests"
+	case field == "personal_data":
+		return "Your personal data"
+	case strings.HasPrefix(field, "consent."):
+		return channelLabel(channel.Name(strings.TrimPrefix(field, "consent."))) + " allowed"
+	case strings.HasPrefix(field, "suppression."):
+		parts := strings.Split(field, ".")
+		if len(parts) == 3 {
+			return "Stopped: " + intentWord(parts[2]) + " by " + strings.ToLower(channelLabel(channel.Name(parts[1])))
+		}
+	}
+	return field
+}
+
+// sourceInWords names where a change came from.
+func sourceInWords(source string) string {
+	switch source {
+	case choices.SourcePreferenceCenter:
+		return "on this page"
+	case choices.SourceOneClick:
+		return "your mail app's unsubscribe button"
+	case choices.SourceUnsubscribePage:
+		return "the unsubscribe page"
+	}
+	return strings.ReplaceAll(source, "_", " ")
 }
 
 func channelLabel(ch channel.Name) string {
