@@ -2,6 +2,7 @@ package prefs_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -211,4 +212,36 @@ func TestEraseLeavesNoPersonalData(t *testing.T) {
 	assert.ErrorContains(t, err, "erased", "no new preferences for an erased customer")
 	_, err = prefs.Erase(ctx, pool, &c, "c-erase", prefs.SourceErasure)
 	require.NoError(t, err, "erasing twice is harmless")
+}
+
+// BenchmarkGuard measures the preference check every touch pays: a
+// suppression lookup, the frequency choice and a count over the customer's
+// recent ledger rows (here 200 touches, one customer of 50).
+func BenchmarkGuard(b *testing.B) {
+	pool := testenv.Postgres(b)
+	ctx := context.Background()
+	for i := range 50 {
+		id := fmt.Sprintf("c-%02d", i)
+		_, err := pool.Exec(ctx, `insert into customers (id, name, time_zone) values ($1, 'B', 'UTC')`, id)
+		require.NoError(b, err)
+		_, err = pool.Exec(ctx, `insert into customer_preferences (customer_id, max_frequency) values ($1, 'monthly')`, id)
+		require.NoError(b, err)
+		_, err = pool.Exec(ctx, `
+			insert into touches (workflow_id, entry_id, step_key, journey, journey_version, customer_id, step_id,
+				channel, intent, status, sent_at)
+			select 'journey:bench:' || $1, 'r', 's#' || g, 'bench', 1, $1, 's' || g, 'email',
+				case when g % 2 = 0 then 'promotional' else 'transactional' end, 'sent', now() - g * interval '1 day'
+			from generate_series(1, 200) g`, id)
+		require.NoError(b, err)
+	}
+	_, err := pool.Exec(ctx, `analyze`)
+	require.NoError(b, err)
+	t := prefs.Touch{ID: -1, CustomerID: "c-07", Channel: channel.Email, Intent: channel.Promotional}
+	b.ResetTimer()
+	for b.Loop() {
+		rule, err := prefs.Guard(ctx, pool, t)
+		if err != nil || rule != prefs.RuleFrequency {
+			b.Fatalf("rule %q, err %v", rule, err)
+		}
+	}
 }

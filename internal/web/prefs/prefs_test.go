@@ -23,6 +23,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/journey"
 	"github.com/outreach-engine/outreach/internal/ledger"
 	"github.com/outreach-engine/outreach/internal/links"
+	choices "github.com/outreach-engine/outreach/internal/prefs"
 	"github.com/outreach-engine/outreach/internal/testenv"
 	webprefs "github.com/outreach-engine/outreach/internal/web/prefs"
 )
@@ -291,4 +292,51 @@ func TestPagesAreAccessibleAndSelfContained(t *testing.T) {
 	_, body, _ = do(t, "GET", s.srv.URL+"/p/"+tok+"/data", nil)
 	assert.Contains(t, body, webprefs.DefaultPromise)
 	assert.Contains(t, body, "22 Kensington Row")
+}
+
+func TestSwitchedOffOffersCanBeTurnedBackOn(t *testing.T) {
+	t.Parallel()
+	pool := testenv.Postgres(t)
+	s := newSite(t, pool)
+	seedCustomer(t, pool, "c-1")
+	tok := s.token(t, "c-1", 0)
+	_, err := choices.Suppress(context.Background(), pool, "c-1", channel.Email, channel.Promotional, choices.SourceOneClick)
+	require.NoError(t, err)
+
+	_, body, _ := do(t, "GET", s.srv.URL+"/p/"+tok, nil)
+	assert.Contains(t, body, "Send me offers by email again")
+	status, _, hdr := do(t, "POST", s.srv.URL+"/p/"+tok, url.Values{
+		"csrf": {s.signer.CSRF(tok)}, "frequency": {"any"}, "interest": {"gardening"},
+		"channel_email": {"yes"}, "channel_sms": {"yes"}, "channel_mail": {"yes"}, "lift": {"email.promotional"},
+	})
+	require.Equal(t, http.StatusSeeOther, status)
+	assert.True(t, strings.HasSuffix(hdr.Get("Location"), "saved=1"), "one change: the lifted suppression")
+	p, err := choices.Load(context.Background(), pool, "c-1")
+	require.NoError(t, err)
+	assert.False(t, p.Suppressed(channel.Email, channel.Promotional))
+	_, body, _ = do(t, "GET", s.srv.URL+hdr.Get("Location"), nil)
+	assert.Contains(t, body, "Saved.")
+	assert.NotContains(t, body, "Send me offers by email again")
+}
+
+func TestEraseNeedsConfirmation(t *testing.T) {
+	t.Parallel()
+	pool := testenv.Postgres(t)
+	s := newSite(t, pool)
+	seedCustomer(t, pool, "c-1")
+	tok := s.token(t, "c-1", 0)
+	before := state(t, pool, "c-1")
+	status, body, _ := do(t, "POST", s.srv.URL+"/p/"+tok+"/erase", url.Values{"csrf": {s.signer.CSRF(tok)}})
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Contains(t, body, "tick the box")
+	assert.Equal(t, before, state(t, pool, "c-1"))
+
+	status, body, _ = do(t, "POST", s.srv.URL+"/p/"+tok+"/erase", url.Values{"csrf": {s.signer.CSRF(tok)}, "confirm": {"yes"}})
+	assert.Equal(t, http.StatusOK, status)
+	assert.Contains(t, body, "Your data was erased")
+	assert.Empty(t, testenv.FindText(t, pool, "Rosalind", "rosalind@example.org", "+447700900123", "Kensington"))
+	// The link still opens, and says so, without showing anything.
+	_, body, _ = do(t, "GET", s.srv.URL+"/p/"+tok, nil)
+	assert.Contains(t, body, "Your data was erased")
+	assert.NotContains(t, body, "<form")
 }
