@@ -149,7 +149,7 @@ func TestBrowserPreferenceCenterChangesARunningJourney(t *testing.T) {
 	require.NoError(t, ws.Start())
 	t.Cleanup(ws.Stop)
 
-	def := gardenClub(15 * time.Second)
+	def := gardenClub(20 * time.Second)
 	wfID := workflows.WorkflowID(def.Name, "c-web")
 	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: wfID, TaskQueue: workflows.TaskQueue},
 		workflows.Journey, workflows.JourneyInput{CustomerID: "c-web", Journey: def})
