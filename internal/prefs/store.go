@@ -246,23 +246,27 @@ type Touch struct {
 // It reads Postgres on every call, so a change in the preference center holds
 // from the next touch of every running journey.
 func Guard(ctx context.Context, db store.DB, t Touch) (string, error) {
-	var suppressed bool
+	var (
+		suppressed bool
+		freq       *string
+	)
 	if err := db.QueryRow(ctx, `
-		select exists(select 1 from suppressions where customer_id = $1 and channel = $2 and intent = $3)`,
-		t.CustomerID, string(t.Channel), string(t.Intent)).Scan(&suppressed); err != nil {
-		return "", fmt.Errorf("check suppressions: %w", err)
+		select exists(select 1 from suppressions where customer_id = $1 and channel = $2 and intent = $3),
+		       (select max_frequency from customer_preferences where customer_id = $1)`,
+		t.CustomerID, string(t.Channel), string(t.Intent)).Scan(&suppressed, &freq); err != nil {
+		return "", fmt.Errorf("check the customer's choices: %w", err)
 	}
 	if suppressed {
 		return SuppressionRule(t.Channel, t.Intent), nil
 	}
-	if t.Intent != channel.Promotional {
+	if t.Intent != channel.Promotional || freq == nil {
 		return "", nil
 	}
-	maxTouches, window, ok, err := FrequencyCap(ctx, db, t.CustomerID)
-	if err != nil || !ok {
-		return "", err
-	}
-	if maxTouches == 0 {
+	maxTouches, window, ok := Frequency(*freq).Cap()
+	switch {
+	case !ok:
+		return "", nil
+	case maxTouches == 0:
 		return RuleFrequency, nil
 	}
 	var recent int

@@ -17,7 +17,6 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -52,7 +51,6 @@ type Handler struct {
 	journeys choices.Canceller
 	brand    Brand
 	logger   *slog.Logger
-	now      func() time.Time
 	mux      *http.ServeMux
 }
 
@@ -69,7 +67,7 @@ type Options struct {
 
 // New returns the handler of the preference pages.
 func New(o Options) *Handler {
-	h := &Handler{db: o.DB, signer: o.Signer, journeys: o.Journeys, brand: o.Brand, logger: o.Logger, now: time.Now}
+	h := &Handler{db: o.DB, signer: o.Signer, journeys: o.Journeys, brand: o.Brand, logger: o.Logger}
 	if h.brand.Name == "" {
 		h.brand.Name = "us"
 	}

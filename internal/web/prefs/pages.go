@@ -22,7 +22,6 @@ var funcs = map[string]any{
 	"channelLabel": channelLabel,
 	"interest":     choices.InterestLabel,
 	"date":         func(t time.Time) string { return t.UTC().Format("2 January 2006") },
-	"list":         func(s []string) string { return plainList(s) },
 	"field":        fieldInWords,
 	"source":       sourceInWords,
 	"lower":        strings.ToLower,
