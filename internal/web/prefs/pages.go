@@ -258,7 +258,7 @@ func (h *Handler) why(w http.ResponseWriter, r *http.Request) {
 // the reasons and the outcome.
 func Explain(t ledger.Touch, c customer.Customer, p choices.Preferences) ([]string, string) {
 	var out []string
-	out = append(out, fmt.Sprintf("It is part of our “%s” series of messages, which you are in; this was its “%s” step, by %s.",
+	out = append(out, fmt.Sprintf("It is part of our “%s” series of messages; this was its “%s” step, by %s.",
 		t.Journey, t.StepID, strings.ToLower(channelLabel(t.Channel))))
 	switch t.Intent {
 	case channel.Transactional:
