@@ -42,6 +42,8 @@ type Activities struct {
 	Now func() time.Time
 	// Metrics counts settled touches; nil counts nothing.
 	Metrics Metrics
+	// Links adds the customer's signed links to a message (nil: none).
+	Links Linker
 }
 
 // DeliverInput names one touch. It carries ids and the template, never the
@@ -110,10 +112,25 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 	// From here on the touch goes out as decided: a changed touch on its
 	// final channel.
 	in.Channel = dec.Final.Channel
+	t.Channel = in.Channel
 	// A touch already in "sending" was cleared by the throttle in an earlier
 	// attempt that then died; only the send is left to finish (or to
 	// reconcile, see send.go).
 	if t.Status == ledger.Reserved {
+		// The customer's own choices (unsubscribes, how often at most)
+		// come before the throttle's caps.
+		rule, err := a.customerChoices(ctx, t)
+		if err != nil {
+			return DeliverResult{}, err
+		}
+		if rule != "" {
+			if err := ledger.MarkBlocked(ctx, a.DB, t.ID, rule); err != nil {
+				return DeliverResult{}, err
+			}
+			logger.Info("touch blocked", "touch_id", t.ID, "rule", rule)
+			a.metrics().Touch(in.Channel, ledger.Blocked, rule)
+			return DeliverResult{TouchID: t.ID, Status: ledger.Blocked, Reason: rule}, nil
+		}
 		if res, done, err := a.throttleTouch(ctx, t, c, in); done || err != nil {
 			if err == nil {
 				a.metrics().Touch(in.Channel, res.Status, res.Reason)
@@ -137,6 +154,9 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 	}
 	out := message(t, c, in, msg)
 	out.Format = mailFormat(dec)
+	if a.Links != nil {
+		out = a.Links.AddLinks(out)
+	}
 	res, err := a.send(ctx, t, sender, out)
 	if err != nil {
 		return DeliverResult{}, passThrough(err)

@@ -51,8 +51,6 @@ var Settings = []Setting{
 	{"OUTREACH_SHUTDOWN_GRACE", "30s", "how long a stopping worker lets running activities finish"},
 	{"OUTREACH_THROTTLE_POLICY", "", "path of the throttle policy file (YAML or JSON); empty: the embedded defaults"},
 	{"OUTREACH_DELIVERY_RATES", "", "provider rate limits in sends per second per channel, held across all workers, e.g. email=50,sms=10"},
-	{"OUTREACH_HTTP_ADDR", "", "address of the webhook server (e.g. :8081); empty: no server"},
-	{"OUTREACH_PUBLIC_URL", "", "public base URL of the webhook server, for signatures, callbacks and unsubscribe links"},
 	{"OUTREACH_UNSUBSCRIBE_SECRET", "", "HMAC key of unsubscribe links, 16+ bytes (secret)"},
 	{"SENDGRID_API_KEY", "", "SendGrid API key (secret)"},
 	{"SENDGRID_BASE_URL", "https://api.sendgrid.com", "SendGrid API base URL"},
@@ -76,6 +74,14 @@ var Settings = []Setting{
 	{"TEMPORAL_TLS_KEY", "", "path of the mTLS client key (PEM), with TEMPORAL_TLS_CERT"},
 	{"TEMPORAL_TLS_CA", "", "path of a CA bundle (PEM) for the Temporal server; empty: the system roots"},
 	{"TEMPORAL_TLS_SERVER_NAME", "", "server name to verify, when it differs from TEMPORAL_ADDRESS's host"},
+	{"OUTREACH_HTTP_ADDR", "", "host:port of the public HTTP server (preference center, one-click unsubscribe, provider webhooks); empty: no server"},
+	{"OUTREACH_PUBLIC_URL", "", "public base URL of that server: signed links in messages, provider callbacks and webhook signatures"},
+	{"OUTREACH_LINK_SECRET", "", "secret (16+ bytes) that signs customer links; empty: no links, no preference center. Never logged"},
+	{"OUTREACH_LINK_SECRET_PREVIOUS", "", "the previous link secret, still accepted during a rotation"},
+	{"OUTREACH_LINK_TTL", "2160h", "how long a link in a message works"},
+	{"OUTREACH_BRAND_NAME", "", "company name on the preference pages and email footer"},
+	{"OUTREACH_BRAND_SENDER", "", "who messages come from, shown on the preference pages"},
+	{"OUTREACH_PRIVACY_PROMISE", "", "the short privacy promise on \"what we know about you\" (a plain default is used when empty)"},
 }
 
 func env(name string) string {
