@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -39,6 +40,10 @@ type Activities struct {
 	Throttle *throttle.Policy
 	// Now is the clock of throttle decisions; nil means time.Now.
 	Now func() time.Time
+	// Metrics counts settled touches; nil counts nothing.
+	Metrics Metrics
+	// Links adds the customer's signed links to a message (nil: none).
+	Links Linker
 }
 
 // DeliverInput names one touch. It carries ids and the template, never the
@@ -86,6 +91,7 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 	c, err := customer.Get(ctx, a.DB, in.CustomerID)
 	if errors.Is(err, customer.ErrNotFound) {
 		_ = ledger.MarkFailed(ctx, a.DB, t.ID, "customer.not_found")
+		a.metrics().Touch(in.Channel, ledger.Failed, "customer.not_found")
 		return DeliverResult{}, temporal.NewNonRetryableApplicationError(
 			"customer "+in.CustomerID+" does not exist", ErrTypeCustomerNotFound, nil)
 	}
@@ -100,16 +106,35 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 	}
 	if dec.Outcome == policy.Block {
 		logger.Info("touch blocked", "touch_id", t.ID, "rule", dec.RuleID)
+		a.metrics().Touch(in.Channel, ledger.Blocked, dec.RuleID)
 		return DeliverResult{TouchID: t.ID, Status: ledger.Blocked, Reason: dec.RuleID}, nil
 	}
 	// From here on the touch goes out as decided: a changed touch on its
 	// final channel.
 	in.Channel = dec.Final.Channel
+	t.Channel = in.Channel
 	// A touch already in "sending" was cleared by the throttle in an earlier
 	// attempt that then died; only the send is left to finish (or to
 	// reconcile, see send.go).
 	if t.Status == ledger.Reserved {
+		// The customer's own choices (unsubscribes, how often at most)
+		// come before the throttle's caps.
+		rule, err := a.customerChoices(ctx, t)
+		if err != nil {
+			return DeliverResult{}, err
+		}
+		if rule != "" {
+			if err := ledger.MarkBlocked(ctx, a.DB, t.ID, rule); err != nil {
+				return DeliverResult{}, err
+			}
+			logger.Info("touch blocked", "touch_id", t.ID, "rule", rule)
+			a.metrics().Touch(in.Channel, ledger.Blocked, rule)
+			return DeliverResult{TouchID: t.ID, Status: ledger.Blocked, Reason: rule}, nil
+		}
 		if res, done, err := a.throttleTouch(ctx, t, c, in); done || err != nil {
+			if err == nil {
+				a.metrics().Touch(in.Channel, res.Status, res.Reason)
+			}
 			return res, err
 		}
 	}
@@ -118,6 +143,7 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 		if mErr := ledger.MarkFailed(ctx, a.DB, t.ID, "template.render"); mErr != nil {
 			return DeliverResult{}, mErr
 		}
+		a.metrics().Touch(in.Channel, ledger.Failed, "template.render")
 		return DeliverResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("step %s: %v", in.StepID, err), ErrTypeTemplate, nil)
 	}
@@ -128,6 +154,9 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 	}
 	out := message(t, c, in, msg)
 	out.Format = mailFormat(dec)
+	if a.Links != nil {
+		out = a.Links.AddLinks(out)
+	}
 	res, err := a.send(ctx, t, sender, out)
 	if err != nil {
 		return DeliverResult{}, passThrough(err)
@@ -135,6 +164,7 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 	if res.Status == ledger.Sent {
 		res.Reason = changedBy(dec)
 	}
+	a.metrics().Touch(in.Channel, res.Status, res.Reason)
 	return res, nil
 }
 
@@ -147,9 +177,17 @@ type FailTouchInput struct {
 // FailTouch records in the ledger that a touch failed for good, after the
 // Deliver activity ran out of attempts. A touch already settled is left alone.
 func (a *Activities) FailTouch(ctx context.Context, in FailTouchInput) error {
-	_, err := a.DB.Exec(ctx, `
+	var ch channel.Name
+	err := a.DB.QueryRow(ctx, `
 		update touches set status = 'failed', reason = $4, updated_at = now()
-		where workflow_id = $1 and entry_id = $2 and step_key = $3 and status in ('reserved', 'sending')`,
-		in.WorkflowID, in.EntryID, in.StepKey, in.Reason)
+		where workflow_id = $1 and entry_id = $2 and step_key = $3 and status in ('reserved', 'sending')
+		returning channel`,
+		in.WorkflowID, in.EntryID, in.StepKey, in.Reason).Scan(&ch)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err == nil {
+		a.metrics().Touch(ch, ledger.Failed, in.Reason)
+	}
 	return err
 }

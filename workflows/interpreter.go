@@ -19,6 +19,10 @@ import (
 // one below (jumps, events, continue-as-new).
 const versionInterpreter = "journey-interpreter"
 
+// versionVisibility guards the search attribute upserts: runs recorded
+// before them replay without them.
+const versionVisibility = "journey-visibility"
+
 // maxStepsPerRun bounds the steps one run executes before it continues as
 // new, whatever the server suggests, so a looping journey's history stays small.
 const maxStepsPerRun = 500
@@ -57,6 +61,7 @@ func (j *journeyRun) run(ctx workflow.Context) (JourneyResult, error) {
 			j.onEvent(ev)
 		}
 	})
+	visible := workflow.GetVersion(ctx, versionVisibility, workflow.DefaultVersion, 1) >= 1
 	idx := 0
 	if r := j.in.Resume; r != nil {
 		if idx = def.StepIndex(r.Step); idx < 0 {
@@ -84,6 +89,9 @@ func (j *journeyRun) run(ctx workflow.Context) (JourneyResult, error) {
 		}
 		step := def.Steps[idx]
 		j.state.CurrentStep = step.ID
+		if visible {
+			upsertVisibility(ctx, j.state)
+		}
 		j.visits[step.ID]++
 		out, err := j.step(ctx, idx)
 		if err != nil {
@@ -101,6 +109,9 @@ func (j *journeyRun) run(ctx workflow.Context) (JourneyResult, error) {
 	j.state.Done = true
 	if j.exitEvent != "" {
 		j.state.ExitReason = "event." + string(j.exitEvent)
+	}
+	if visible {
+		upsertVisibility(ctx, j.state)
 	}
 	j.logger.Info("journey finished", "steps", j.state.StepsTotal, "exit_reason", j.state.ExitReason)
 	return JourneyResult{Steps: j.state.Steps}, nil

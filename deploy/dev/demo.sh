@@ -17,6 +17,10 @@ ensure_temporal_server
 # that may be polling the same server.
 export TEMPORAL_NAMESPACE=${TEMPORAL_NAMESPACE:-outreach-demo}
 ensure_namespace "$TEMPORAL_NAMESPACE"
+ensure_search_attributes
+# Any free port for the demo worker's ops server, so a `make dev` worker on
+# 9090 does not stop the demo.
+export OUTREACH_OPS_ADDR=${OUTREACH_OPS_ADDR:-127.0.0.1:0}
 # Real caps and quiet hours; deferred touches expire after seconds, not days.
 export OUTREACH_THROTTLE_POLICY=${OUTREACH_THROTTLE_POLICY:-$ROOT/deploy/dev/demo-throttle.yaml}
 

@@ -13,6 +13,9 @@ build_binaries
 ensure_temporal_server "$DEV_DIR/temporal.db"
 trap '[ -n "$TEMPORAL_DEV_PID" ] && kill -TERM "$TEMPORAL_DEV_PID" 2>/dev/null; wait; stop_private_postgres' EXIT
 
+ensure_search_attributes
+# Metrics, probes and the codec endpoint, on this machine only.
+export OUTREACH_OPS_ADDR=${OUTREACH_OPS_ADDR:-127.0.0.1:9090}
 "$ROOT/bin/starter" db migrate
 "$ROOT/bin/starter" customers import --file "$ROOT/deploy/dev/sample/customers.jsonl"
 cat >&2 <<MSG
@@ -23,6 +26,8 @@ cat >&2 <<MSG
     bin/starter start --journey welcome --customer c-001 --max-wait 30s
     bin/starter status --journey welcome --customer c-001
     bin/starter ledger --customer c-001
+  Ops (metrics, probes): curl -s localhost:9090/metrics | grep '^outreach_'
+                         curl -s localhost:9090/readyz
 
 MSG
 "$ROOT/bin/worker"

@@ -105,6 +105,18 @@ ensure_database() {
   export DATABASE_URL
 }
 
+# The journeys' search attributes (internal/visibility): journeys upsert them,
+# and an unregistered one fails the workflow task. A test keeps this list in
+# step with the Go one.
+SEARCH_ATTRIBUTE_FLAGS=(
+  --search-attribute CustomerId=Keyword
+  --search-attribute JourneyName=Keyword
+  --search-attribute JourneyStep=Keyword
+  --search-attribute JourneyVersion=Int
+  --search-attribute LastChannel=Keyword
+  --search-attribute Outcome=Keyword
+)
+
 temporal_healthy() {
   "$TEMPORAL_CLI" operator cluster health --address "$1" >/dev/null 2>&1
 }
@@ -126,7 +138,7 @@ ensure_temporal_server() {
   mkdir -p "$DEV_DIR"
   log "starting the Temporal dev server on $TEMPORAL_ADDRESS (UI on http://localhost:8233)"
   "$TEMPORAL_CLI" server start-dev --ip "$host" --port "$port" --ui-port 8233 \
-    --log-level warn "${args[@]}" >"$DEV_DIR/temporal.log" 2>&1 &
+    --log-level warn "${SEARCH_ATTRIBUTE_FLAGS[@]}" "${args[@]}" >"$DEV_DIR/temporal.log" 2>&1 &
   TEMPORAL_DEV_PID=$!
   for _ in $(seq 1 120); do
     temporal_healthy "$TEMPORAL_ADDRESS" && return 0
@@ -146,6 +158,13 @@ ensure_namespace() {
     "$TEMPORAL_CLI" workflow list --address "$TEMPORAL_ADDRESS" --namespace "$1" --limit 1 >/dev/null 2>&1 && return 0
     sleep 0.5
   done
+}
+
+# ensure_search_attributes registers the journeys' search attributes on
+# $TEMPORAL_NAMESPACE (idempotent): a server that was already running, or a
+# namespace created after the dev server started, has not got them yet.
+ensure_search_attributes() {
+  "$ROOT/bin/starter" temporal setup >/dev/null || die "could not register the search attributes"
 }
 
 build_binaries() {

@@ -13,3 +13,6 @@ export OUTREACH_REQUIRE_INTEGRATION=1
 cd "$ROOT"
 go vet ./...
 go test -race -count=1 -timeout 15m ./...
+# The Kubernetes manifests' checks live in their own module (kustomize and
+# the Kubernetes API types stay out of the engine's dependencies).
+(cd deploy/k8s && go vet ./... && go test -race -count=1 ./...)

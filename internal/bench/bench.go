@@ -148,7 +148,7 @@ func Engine(ctx context.Context, c client.Client, db *pgxpool.Pool, parallel int
 	}
 	def := journey.Welcome(24*time.Hour, 7*24*time.Hour)
 	def.Name = journeyName
-	starter := bulk.JourneyStarter{Client: c, Journey: def.Name, Input: func(id string) workflows.JourneyInput {
+	starter := bulk.JourneyStarter{Client: c, Journey: def.Name, Memo: workflows.StartMemo(def), Input: func(id string) workflows.JourneyInput {
 		return workflows.JourneyInput{CustomerID: id, Journey: def}
 	}}
 	res := bulk.Run(ctx, aud.IDs, bulk.Options{Parallel: parallel}, starter.Start)

@@ -22,6 +22,8 @@ type JourneyStarter struct {
 	Journey string
 	// Input builds one customer's workflow input.
 	Input func(customerID string) workflows.JourneyInput
+	// Memo is the memo every journey starts with (workflows.StartMemo).
+	Memo map[string]any
 	// Reentry allows a customer who went through the journey before (and
 	// whose journey is closed) to start it again.
 	Reentry bool
@@ -44,6 +46,7 @@ func (s JourneyStarter) Start(ctx context.Context, customerID string) (Outcome, 
 		// Without this the SDK hands back the existing run as if it had
 		// just started, and "already there" could not be told apart.
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		Memo:                                     s.Memo,
 	}, workflows.Journey, s.Input(customerID))
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {

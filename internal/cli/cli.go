@@ -77,6 +77,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"db migrate", "apply the embedded database migrations", cmdMigrate},
+		{"temporal setup", "register the journeys' search attributes on the namespace", cmdTemporalSetup},
 		{"customers import", "import customers from a JSON-lines file", cmdImport},
 		{"start", "start a journey for a customer, a list, a segment or everyone", cmdStart},
 		{"status", "show where one customer's journey is", cmdStatus},

@@ -82,7 +82,7 @@ func cmdStart(ctx context.Context, a *App, args []string) error {
 		runs = map[string]client.WorkflowRun{}
 	)
 	starter := bulk.JourneyStarter{
-		Client: tc, Journey: def.Name, Reentry: *reentry,
+		Client: tc, Journey: def.Name, Reentry: *reentry, Memo: workflows.StartMemo(def),
 		Input: func(id string) workflows.JourneyInput {
 			return workflows.JourneyInput{CustomerID: id, Journey: def, MaxWait: *maxWait}
 		},

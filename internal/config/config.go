@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 
 	"github.com/outreach-engine/outreach/internal/channel"
 )
@@ -33,6 +32,8 @@ type Config struct {
 	DeliveryRates map[channel.Name]float64
 	// Live holds provider credentials and the webhook server (providers.go).
 	Live Live
+	// Ops holds the ops server, payload encryption and Temporal connection settings (ops.go).
+	Ops Ops
 }
 
 // Setting documents one environment variable; the README's table is made from the same list.
@@ -50,8 +51,6 @@ var Settings = []Setting{
 	{"OUTREACH_SHUTDOWN_GRACE", "30s", "how long a stopping worker lets running activities finish"},
 	{"OUTREACH_THROTTLE_POLICY", "", "path of the throttle policy file (YAML or JSON); empty: the embedded defaults"},
 	{"OUTREACH_DELIVERY_RATES", "", "provider rate limits in sends per second per channel, held across all workers, e.g. email=50,sms=10"},
-	{"OUTREACH_HTTP_ADDR", "", "address of the webhook server (e.g. :8081); empty: no server"},
-	{"OUTREACH_PUBLIC_URL", "", "public base URL of the webhook server, for signatures, callbacks and unsubscribe links"},
 	{"OUTREACH_UNSUBSCRIBE_SECRET", "", "HMAC key of unsubscribe links, 16+ bytes (secret)"},
 	{"SENDGRID_API_KEY", "", "SendGrid API key (secret)"},
 	{"SENDGRID_BASE_URL", "https://api.sendgrid.com", "SendGrid API base URL"},
@@ -66,6 +65,23 @@ var Settings = []Setting{
 	{"POSTAL_API_KEY", "", "print-and-mail API key (secret)"},
 	{"POSTAL_BASE_URL", "https://api.lob.com", "print-and-mail API base URL"},
 	{"POSTAL_FROM_ADDRESS_ID", "", "return address id stored at the print-and-mail house"},
+	{"OUTREACH_OPS_ADDR", ":9090", "the worker's ops HTTP server: /metrics, /livez, /readyz and the codec endpoint"},
+	{"OUTREACH_PAYLOAD_KEYS", "", "payload encryption keys id:base64key,... (32-byte AES keys; the first encrypts, all decrypt; empty: payloads are not encrypted)"},
+	{"OUTREACH_CODEC_AUTH_TOKEN", "", "bearer token of the codec endpoint /codec (at least 16 characters; empty: the endpoint is off)"},
+	{"OUTREACH_CODEC_CORS_ORIGINS", "http://localhost:8233", "comma-separated Temporal UI origins allowed to call the codec endpoint"},
+	{"TEMPORAL_API_KEY", "", "API key for Temporal Cloud (turns TLS on)"},
+	{"TEMPORAL_TLS_CERT", "", "path of the mTLS client certificate (PEM), with TEMPORAL_TLS_KEY"},
+	{"TEMPORAL_TLS_KEY", "", "path of the mTLS client key (PEM), with TEMPORAL_TLS_CERT"},
+	{"TEMPORAL_TLS_CA", "", "path of a CA bundle (PEM) for the Temporal server; empty: the system roots"},
+	{"TEMPORAL_TLS_SERVER_NAME", "", "server name to verify, when it differs from TEMPORAL_ADDRESS's host"},
+	{"OUTREACH_HTTP_ADDR", "", "host:port of the public HTTP server (preference center, one-click unsubscribe, provider webhooks); empty: no server"},
+	{"OUTREACH_PUBLIC_URL", "", "public base URL of that server: signed links in messages, provider callbacks and webhook signatures"},
+	{"OUTREACH_LINK_SECRET", "", "secret (16+ bytes) that signs customer links; empty: no links, no preference center. Never logged"},
+	{"OUTREACH_LINK_SECRET_PREVIOUS", "", "the previous link secret, still accepted during a rotation"},
+	{"OUTREACH_LINK_TTL", "2160h", "how long a link in a message works"},
+	{"OUTREACH_BRAND_NAME", "", "company name on the preference pages and email footer"},
+	{"OUTREACH_BRAND_SENDER", "", "who messages come from, shown on the preference pages"},
+	{"OUTREACH_PRIVACY_PROMISE", "", "the short privacy promise on \"what we know about you\" (a plain default is used when empty)"},
 }
 
 func env(name string) string {
@@ -99,6 +115,9 @@ func Load() (Config, error) {
 	c.ThrottlePolicy = env("OUTREACH_THROTTLE_POLICY")
 	if c.DeliveryRates, err = ParseRates(env("OUTREACH_DELIVERY_RATES")); err != nil {
 		return c, fmt.Errorf("OUTREACH_DELIVERY_RATES: %w", err)
+	}
+	if c.Ops, err = loadOps(); err != nil {
+		return c, err
 	}
 	if c.DeliveryMode != "sandbox" && c.DeliveryMode != "live" {
 		return c, fmt.Errorf("OUTREACH_DELIVERY_MODE: %q is not supported (want sandbox or live)", c.DeliveryMode)
@@ -138,13 +157,14 @@ func (c Config) Logger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))
 }
 
-// Dial connects a Temporal client.
+// Dial connects a Temporal client (TLS, API key and payload encryption as
+// configured; see ClientOptions).
 func (c Config) Dial(logger *slog.Logger) (client.Client, error) {
-	cl, err := client.Dial(client.Options{
-		HostPort:  c.TemporalAddress,
-		Namespace: c.TemporalNamespace,
-		Logger:    tlog.NewStructuredLogger(logger),
-	})
+	opts, err := c.ClientOptions(logger)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := client.Dial(opts)
 	if err != nil {
 		return nil, fmt.Errorf("connect to Temporal at %s: %w", c.TemporalAddress, err)
 	}

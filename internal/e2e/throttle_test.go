@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/outreach-engine/outreach/activities"
@@ -90,6 +91,9 @@ intents:
 		wg.Go(func() {
 			ch := channel.All[i%len(channel.All)]
 			in := []channel.Intent{channel.Caring, channel.Promotional}[i%2]
+			if ch == channel.Voice {
+				in = channel.Promotional // caring never goes out as an automated call
+			}
 			def := oneSend(fmt.Sprintf("burst-%02d", i), ch, in, 0)
 			_, errs[i] = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 				ID: workflows.WorkflowID(def.Name, "c-busy"), TaskQueue: workflows.TaskQueue,
@@ -109,7 +113,7 @@ intents:
 				settled++
 			}
 		}
-		assert.Equal(c, n, settled)
+		assert.Equal(c, n, settled, "touches: %v", statuses(rows))
 	}, time.Minute, 200*time.Millisecond)
 
 	sent := map[channel.Name]int{}
@@ -306,6 +310,19 @@ func TestDeliveryRateLimitHoldsAcrossWorkers(t *testing.T) {
 		require.NoError(t, ws.Start())
 		t.Cleanup(ws.Stop)
 	}
+	// The server learns a queue's rate from its pollers: wait until the
+	// email queue has been polled with it (both workers share one identity).
+	require.EventuallyWithT(t, func(ct *assert.CollectT) {
+		d, err := c.DescribeTaskQueue(ctx, workflows.DeliveryQueue(channel.Email), enums.TASK_QUEUE_TYPE_ACTIVITY)
+		require.NoError(ct, err)
+		limited := 0
+		for _, p := range d.GetPollers() {
+			if p.GetRatePerSecond() == 1 {
+				limited++
+			}
+		}
+		assert.GreaterOrEqual(ct, limited, 1)
+	}, 20*time.Second, 100*time.Millisecond)
 	var runs []client.WorkflowRun
 	for i := range 4 {
 		def := oneSend(fmt.Sprintf("rate-%d", i), channel.Email, channel.Transactional, 0)
@@ -328,4 +345,12 @@ func TestDeliveryRateLimitHoldsAcrossWorkers(t *testing.T) {
 	}
 	sortTimes(sent)
 	assert.GreaterOrEqual(t, sent[3].Sub(sent[0]), 2500*time.Millisecond, "four sends at one per second: %v", sent)
+}
+
+func statuses(rows []ledger.Touch) map[string]int {
+	out := map[string]int{}
+	for _, r := range rows {
+		out[string(r.Channel)+"/"+string(r.Status)+"/"+r.Reason]++
+	}
+	return out
 }

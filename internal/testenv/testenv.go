@@ -22,9 +22,12 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/outreach-engine/outreach/internal/store"
+	"github.com/outreach-engine/outreach/internal/visibility"
 )
 
 const defaultAdminURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
@@ -68,9 +71,30 @@ func TemporalCLI(t testing.TB) string {
 	}
 }
 
-// Temporal starts an in-memory Temporal dev server for this test and returns
-// a client of it; both are stopped when the test ends.
+// Temporal starts an in-memory Temporal dev server for this test, with the
+// journeys' search attributes registered, and returns a client of it; both
+// are stopped when the test ends.
 func Temporal(t testing.TB) client.Client {
+	t.Helper()
+	return TemporalServer(t).Client()
+}
+
+// TemporalServer is Temporal for tests that dial their own clients (with a
+// data converter, say): it returns the server, stopped when the test ends.
+func TemporalServer(t testing.TB) *testsuite.DevServer {
+	t.Helper()
+	// Journeys upsert these; an unregistered one fails the workflow task.
+	return startDevServer(t, visibility.Attributes())
+}
+
+// BareTemporalServer starts a dev server with no custom search attributes,
+// for tests of registering them.
+func BareTemporalServer(t testing.TB) *testsuite.DevServer {
+	t.Helper()
+	return startDevServer(t, temporal.SearchAttributes{})
+}
+
+func startDevServer(t testing.TB, attrs temporal.SearchAttributes) *testsuite.DevServer {
 	t.Helper()
 	Integration(t)
 	path := TemporalCLI(t)
@@ -84,10 +108,17 @@ func Temporal(t testing.TB) client.Client {
 		logs = os.Stderr
 	}
 	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath: path,
-		LogLevel:     "error",
-		Stdout:       logs,
-		Stderr:       logs,
+		ExistingPath:     path,
+		LogLevel:         "error",
+		SearchAttributes: attrs,
+		// One partition per task queue: a queue's rate limit is then held
+		// by one matcher, as tests of provider rate limits expect.
+		ExtraArgs: []string{
+			"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
+			"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
+		},
+		Stdout: logs,
+		Stderr: logs,
 		ClientOptions: &client.Options{
 			Logger: quietLogger{},
 		},
@@ -96,8 +127,12 @@ func Temporal(t testing.TB) client.Client {
 		t.Fatalf("start Temporal dev server: %v", err)
 	}
 	t.Cleanup(func() { _ = srv.Stop() })
-	return srv.Client()
+	return srv
 }
+
+// QuietLogger is a Temporal client logger that drops everything, for
+// clients that tests dial themselves.
+func QuietLogger() log.Logger { return quietLogger{} }
 
 var unsafeIdent = regexp.MustCompile(`[^a-z0-9_]+`)
 

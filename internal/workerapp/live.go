@@ -1,10 +1,8 @@
 package workerapp
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
@@ -65,19 +63,3 @@ func WebhookHandler(l config.Live, pool *pgxpool.Pool, c client.Client, logger *
 	return h, nil
 }
 
-// serveWebhooks runs the webhook server in the background when an address
-// is configured; the returned channel yields its final error (and is nil,
-// blocking forever, when no server runs).
-func serveWebhooks(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, c client.Client, logger *slog.Logger) (<-chan error, error) {
-	if cfg.Live.HTTPAddr == "" {
-		return nil, nil
-	}
-	done := make(chan error, 1)
-	h, err := WebhookHandler(cfg.Live, pool, c, logger)
-	if err != nil {
-		return nil, err
-	}
-	go func() { done <- webhook.Serve(ctx, cfg.Live.HTTPAddr, h, 10*time.Second) }()
-	logger.Info("webhook server listening", "addr", cfg.Live.HTTPAddr)
-	return done, nil
-}

@@ -18,6 +18,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/channel"
 	"github.com/outreach-engine/outreach/internal/channel/sandbox"
 	"github.com/outreach-engine/outreach/internal/config"
+	"github.com/outreach-engine/outreach/internal/opsserver"
 	"github.com/outreach-engine/outreach/internal/store"
 	"github.com/outreach-engine/outreach/internal/throttle"
 	"github.com/outreach-engine/outreach/workflows"
@@ -103,10 +104,12 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	}
 	logger.Info("schema ready", "applied", applied)
 
-	c, err := cfg.Dial(logger)
+	metrics := opsserver.NewMetrics()
+	c, flushMetrics, err := dial(cfg, logger, metrics)
 	if err != nil {
 		return err
 	}
+	defer flushMetrics()
 	defer c.Close()
 
 	var senders map[channel.Name]channel.Sender
@@ -120,30 +123,54 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	default:
 		return fmt.Errorf("delivery mode %q is not supported", cfg.DeliveryMode)
 	}
-	ws := New(c, &activities.Activities{DB: pool, Senders: senders, Throttle: policy}, cfg.ShutdownGrace,
-		WithDeliveryRates(cfg.DeliveryRates))
+	stopOps, err := startOps(cfg, logger, metrics, pool, c)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = stopOps() }()
+	webCfg, err := config.LoadWeb()
+	if err != nil {
+		return err
+	}
+	web, err := NewWeb(webCfg, pool, c, logger)
+	if err != nil {
+		return err
+	}
+	if cfg.DeliveryMode == "live" {
+		// Provider webhooks share the one public HTTP server.
+		h, err := WebhookHandler(cfg.Live, pool, c, logger)
+		if err != nil {
+			return err
+		}
+		web.Mux.Handle("/webhooks/", h)
+	}
+	acts := &activities.Activities{DB: pool, Senders: senders, Throttle: policy, Metrics: metrics}
+	if web.Footer != nil {
+		acts.Links = web.Footer
+	}
+	ws := New(c, acts, cfg.ShutdownGrace, WithDeliveryRates(cfg.DeliveryRates))
 	if err := ws.Start(); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
-	webhooks, err := serveWebhooks(ctx, cfg, pool, c, logger)
-	if err != nil {
-		ws.Stop()
-		return err
+	if webCfg.HTTPAddr != "" {
+		stopHTTP, err := StartHTTP(webCfg.HTTPAddr, web.Mux, logger)
+		if err != nil {
+			ws.Stop()
+			return err
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+			defer cancel()
+			if err := stopHTTP(sctx); err != nil {
+				logger.Error("http server stop", "error", err)
+			}
+		}()
 	}
-	logger.Info("worker running", "task_queue", workflows.TaskQueue, "namespace", cfg.TemporalNamespace, "delivery", cfg.DeliveryMode)
-	select {
-	case <-ctx.Done():
-	case err := <-webhooks:
-		ws.Stop()
-		return err
-	}
+	logger.Info("worker running", "task_queue", workflows.TaskQueue, "namespace", cfg.TemporalNamespace, "delivery", cfg.DeliveryMode,
+		"ops_addr", cfg.Ops.Addr, "http_addr", webCfg.HTTPAddr, "payload_encryption", cfg.Ops.Codec != nil)
+	<-ctx.Done()
 	logger.Info("worker draining", "grace", cfg.ShutdownGrace.String())
 	ws.Stop()
-	if webhooks != nil {
-		if err := <-webhooks; err != nil {
-			logger.Error("webhook server", "error", err)
-		}
-	}
 	logger.Info("worker stopped")
 	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return err

@@ -448,19 +448,3 @@ func (h *Handler) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_, _ = io.WriteString(w, `<!doctype html><title>Unsubscribed</title><p>You will not receive these emails any more.</p>`)
 }
-
-// Serve runs the handler on addr until ctx is done, then shuts down
-// gracefully within grace.
-func Serve(ctx context.Context, addr string, h http.Handler, grace time.Duration) error {
-	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("webhook server on %s: %w", addr, err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
-	defer cancel()
-	return srv.Shutdown(sctx)
-}
