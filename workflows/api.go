@@ -6,6 +6,7 @@ package workflows
 import (
 	"strings"
 
+	"github.com/outreach-engine/outreach/internal/calltask"
 	"github.com/outreach-engine/outreach/internal/channel"
 	"github.com/outreach-engine/outreach/internal/journey"
 	"github.com/outreach-engine/outreach/internal/ledger"
@@ -43,6 +44,9 @@ const QueryState = "state"
 type JourneyInput struct {
 	CustomerID string             `json:"customer_id"`
 	Journey    journey.Definition `json:"journey"`
+	// CallPolicy lists the channel/intent pairs that go to a person besides
+	// caring voice messages (which always do).
+	CallPolicy calltask.Policy `json:"call_policy,omitempty"`
 }
 
 // StepOutcome is what one step of a journey did.

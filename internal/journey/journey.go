@@ -49,6 +49,13 @@ type Step struct {
 
 	// Wait fields.
 	Wait time.Duration `json:"wait,omitempty"`
+
+	// Human-call fields of a send step that goes to a person (see
+	// internal/calltask): why the agent calls, how long the task stays open,
+	// and the template of the personal email sent when no one called in time.
+	CallReason   string        `json:"call_reason,omitempty"`
+	CallDeadline time.Duration `json:"call_deadline,omitempty"`
+	Fallback     string        `json:"fallback,omitempty"`
 }
 
 // Template is a message template in Go text/template syntax over Data.
@@ -95,6 +102,9 @@ func (d Definition) Validate() error {
 			}
 			if _, err := Render(t, SampleData()); err != nil {
 				errs = append(errs, fmt.Errorf("%s: template %q: %w", where, s.Template, err))
+			}
+			if _, ok := d.Templates[s.Fallback]; s.Fallback != "" && !ok {
+				errs = append(errs, fmt.Errorf("%s: fallback template %q is not defined", where, s.Fallback))
 			}
 		case StepWait:
 			if s.Wait <= 0 {

@@ -41,6 +41,8 @@ func Builtin(name string) (Definition, bool) {
 	switch name {
 	case "welcome":
 		return Welcome(24*time.Hour, 7*24*time.Hour), true
+	case "wellness":
+		return WellnessCheckIn(7*24*time.Hour, 48*time.Hour), true
 	}
 	return Definition{}, false
 }

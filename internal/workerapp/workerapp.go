@@ -33,6 +33,7 @@ func New(c client.Client, acts *activities.Activities, stopTimeout time.Duration
 	ws := &Workers{}
 	jw := worker.New(c, workflows.TaskQueue, opts)
 	jw.RegisterWorkflowWithOptions(workflows.Journey, workflow.RegisterOptions{Name: "Journey"})
+	jw.RegisterWorkflowWithOptions(workflows.CallTask, workflow.RegisterOptions{Name: workflows.CallTaskWorkflowName})
 	jw.RegisterActivity(acts)
 	ws.all = append(ws.all, jw)
 	for _, ch := range channel.All {

@@ -1,0 +1,134 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/outreach-engine/outreach/internal/calltask"
+	"github.com/outreach-engine/outreach/internal/channel"
+	"github.com/outreach-engine/outreach/internal/ledger"
+)
+
+// Error types of the call-task activities; all are properties of the input.
+const (
+	// ErrTypeHumanOnly marks a message that only a person may deliver.
+	ErrTypeHumanOnly = "HumanOnlyMessage"
+	// ErrTypeCallTask marks a call-task request that contradicts Postgres.
+	ErrTypeCallTask = "CallTaskMismatch"
+)
+
+// OpenCallTaskInput opens a call task.
+type OpenCallTaskInput struct {
+	calltask.NewTask
+}
+
+// OpenCallTask creates the task the desk shows, or returns the one an earlier
+// attempt created. It returns the task id.
+func (a *Activities) OpenCallTask(ctx context.Context, in OpenCallTaskInput) (int64, error) {
+	t, err := calltask.Open(ctx, a.DB, in.NewTask)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23503" {
+		return 0, temporal.NewNonRetryableApplicationError(
+			"customer "+in.CustomerID+" does not exist", ErrTypeCustomerNotFound, nil)
+	}
+	if err != nil {
+		return 0, err
+	}
+	activity.GetLogger(ctx).Info("call task open", "task_id", t.ID, "status", t.Status)
+	return t.ID, nil
+}
+
+// ApplyCallOutcomeInput names a completed task and the outcome the workflow
+// was told.
+type ApplyCallOutcomeInput struct {
+	TaskID  int64            `json:"task_id"`
+	Outcome calltask.Outcome `json:"outcome"`
+	Channel channel.Name     `json:"channel"`
+	Intent  channel.Intent   `json:"intent"`
+}
+
+// ApplyCallOutcome makes a completed call count: the call is a touch in the
+// ledger (so the global caps see it), a customer who asked not to be called
+// loses voice consent at once, and a wrong number is flagged so no one dials
+// it again. It runs in one transaction and is safe to repeat.
+func (a *Activities) ApplyCallOutcome(ctx context.Context, in ApplyCallOutcomeInput) (int64, error) {
+	var touchID int64
+	err := pgx.BeginFunc(ctx, a.DB, func(tx pgx.Tx) error {
+		t, err := calltask.Get(ctx, tx, in.TaskID)
+		if err != nil {
+			return err
+		}
+		if t.Status != calltask.StatusCompleted || t.Outcome != in.Outcome {
+			return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+				"call task %d is %s with outcome %q in Postgres, not completed with %q",
+				t.ID, t.Status, t.Outcome, in.Outcome), ErrTypeCallTask, nil)
+		}
+		switch in.Outcome {
+		case calltask.DoNotCall:
+			if _, err := tx.Exec(ctx, `
+				insert into consents (customer_id, channel, granted, source) values ($1, 'voice', false, 'call_desk')
+				on conflict (customer_id, channel) do update set granted = false, source = 'call_desk', updated_at = now()`,
+				t.CustomerID); err != nil {
+				return fmt.Errorf("withdraw voice consent: %w", err)
+			}
+		case calltask.WrongNumber:
+			if _, err := tx.Exec(ctx, `update customers set phone_invalid = true, updated_at = now() where id = $1`,
+				t.CustomerID); err != nil {
+				return fmt.Errorf("flag phone: %w", err)
+			}
+		}
+		touch, err := ledger.Reserve(ctx, tx, ledger.Planned{
+			Key:     ledger.Key{WorkflowID: t.JourneyWorkflowID, EntryID: t.EntryID, StepKey: t.StepKey},
+			Journey: t.Journey, JourneyVersion: t.JourneyVersion, CustomerID: t.CustomerID,
+			StepID: t.StepID, Channel: in.Channel, Intent: in.Intent,
+		})
+		if err != nil {
+			return err
+		}
+		touchID = touch.ID
+		if touch.Status.Final() {
+			return nil
+		}
+		if err := ledger.MarkSent(ctx, tx, touch.ID, "call-task-"+strconv.FormatInt(t.ID, 10)); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `update touches set reason = $2, sent_at = $3 where id = $1`,
+			touch.ID, "call."+string(in.Outcome), t.CompletedAt)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	activity.GetLogger(ctx).Info("call outcome applied", "task_id", in.TaskID, "outcome", in.Outcome, "touch_id", touchID)
+	return touchID, nil
+}
+
+// ExpireCallTaskResult is the task's final state after its deadline.
+type ExpireCallTaskResult struct {
+	// Outcome is calltask.Expired, or the agent's outcome when the task was
+	// completed in Postgres before the deadline was handled.
+	Outcome     calltask.Outcome `json:"outcome"`
+	CompletedAt *time.Time       `json:"completed_at,omitempty"`
+}
+
+// ExpireCallTask closes a task whose deadline passed, unless an agent
+// completed it first; then it reports the agent's outcome.
+func (a *Activities) ExpireCallTask(ctx context.Context, taskID int64) (ExpireCallTaskResult, error) {
+	t, err := calltask.Expire(ctx, a.DB, taskID)
+	if err != nil {
+		return ExpireCallTaskResult{}, err
+	}
+	if t.Status == calltask.StatusCompleted {
+		return ExpireCallTaskResult{Outcome: t.Outcome, CompletedAt: t.CompletedAt}, nil
+	}
+	activity.GetLogger(ctx).Info("call task expired", "task_id", taskID)
+	return ExpireCallTaskResult{Outcome: calltask.Expired}, nil
+}
