@@ -44,8 +44,8 @@ type TalkingPoints struct {
 // CallTaskInput opens one call task. It carries ids, the reason and the
 // talking points template, never the customer's name or number.
 type CallTaskInput struct {
-	CustomerID        string         `json:"customer_id"`
-	JourneyWorkflowID string         `json:"journey_workflow_id"`
+	CustomerID        string `json:"customer_id"`
+	JourneyWorkflowID string `json:"journey_workflow_id"`
 	// EntryID is the journey's first run id: it tells a deliberate re-entry
 	// apart from a retry, as in the ledger.
 	EntryID        string         `json:"entry_id"`

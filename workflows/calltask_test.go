@@ -211,7 +211,9 @@ func TestPolicyRoutesMoreMessagesToAPerson(t *testing.T) {
 	assert.Equal(t, "call.no_answer", res.Steps[2].Reason)
 }
 
-func workflowRegisterName(name string) workflow.RegisterOptions { return workflow.RegisterOptions{Name: name} }
+func workflowRegisterName(name string) workflow.RegisterOptions {
+	return workflow.RegisterOptions{Name: name}
+}
 
 func testStartOptions(id string) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{ID: id}
