@@ -81,6 +81,7 @@ func commands() []command {
 		{"start", "start a journey for one customer or all customers", cmdStart},
 		{"status", "show where one customer's journey is", cmdStatus},
 		{"ledger", "list a customer's touches from the contact ledger", cmdLedger},
+		{"tasks", "work human-call tasks: tasks list, tasks claim, tasks complete", cmdTasks},
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/outreach-engine/outreach/internal/calltask"
 	"github.com/outreach-engine/outreach/internal/channel/sandbox"
 	"github.com/outreach-engine/outreach/internal/customer"
 	"github.com/outreach-engine/outreach/internal/journey"
@@ -37,7 +38,7 @@ type startOutcome struct {
 
 func cmdStart(ctx context.Context, a *App, args []string) error {
 	fs := flags(a, "start")
-	name := fs.String("journey", "", "built-in journey name (required): welcome")
+	name := fs.String("journey", "", "built-in journey name (required): welcome or wellness")
 	customerID := fs.String("customer", "", "start for this customer id")
 	all := fs.Bool("all", false, "start for every customer (internal, subsidiary and affiliate accounts are never included)")
 	maxWait := fs.Duration("max-wait", 0, "cap every wait step at this duration (for demos; 0 keeps the journey's waits)")
@@ -54,13 +55,17 @@ func cmdStart(ctx context.Context, a *App, args []string) error {
 	}
 	def, ok := journey.Builtin(*name)
 	if !ok {
-		return fmt.Errorf("%w: unknown journey %q (built-in: welcome)", ErrUsage, *name)
+		return fmt.Errorf("%w: unknown journey %q (built-in: welcome, wellness)", ErrUsage, *name)
 	}
 	if *maxWait > 0 {
 		def = capWaits(def, *maxWait)
 	}
 	if err := def.Validate(); err != nil {
 		return fmt.Errorf("journey %s is not valid:\n%w", def.Name, err)
+	}
+	callPolicy, err := calltask.ParsePolicy(a.Config.HumanCallRoutes)
+	if err != nil {
+		return fmt.Errorf("OUTREACH_HUMAN_CALL_ROUTES: %w", err)
 	}
 
 	pool, err := a.DB(ctx)
@@ -102,7 +107,7 @@ func cmdStart(ctx context.Context, a *App, args []string) error {
 				ID:                    o.workflowID,
 				TaskQueue:             workflows.TaskQueue,
 				WorkflowIDReusePolicy: reuse,
-			}, workflows.Journey, workflows.JourneyInput{CustomerID: id, Journey: def})
+			}, workflows.Journey, workflows.JourneyInput{CustomerID: id, Journey: def, CallPolicy: callPolicy})
 			return nil
 		})
 	}

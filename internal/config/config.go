@@ -22,6 +22,11 @@ type Config struct {
 	DeliveryMode      string
 	LogLevel          slog.Level
 	ShutdownGrace     time.Duration
+	// Call desk and human-call routing (see docs/calldesk.md).
+	DeskAddr        string
+	DeskAgents      string
+	DeskSecret      string
+	HumanCallRoutes string
 }
 
 // Setting documents one environment variable; the README's table is made from the same list.
@@ -37,6 +42,10 @@ var Settings = []Setting{
 	{"OUTREACH_DELIVERY_MODE", "sandbox", "how messages leave: sandbox records them in Postgres"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"OUTREACH_SHUTDOWN_GRACE", "30s", "how long a stopping worker lets running activities finish"},
+	{"OUTREACH_DESK_ADDR", "", "host:port where the worker serves the call desk; empty turns the desk off"},
+	{"OUTREACH_DESK_AGENTS", "", "call desk agents as name:bcrypt-hash pairs, comma-separated (secret; never logged)"},
+	{"OUTREACH_DESK_SECRET", "", "at least 32 random bytes that sign desk sessions and forms (secret; never logged)"},
+	{"OUTREACH_HUMAN_CALL_ROUTES", "", "channel/intent pairs that go to a person besides voice/caring, e.g. voice/transactional"},
 }
 
 func env(name string) string {
@@ -58,6 +67,10 @@ func Load() (Config, error) {
 		TemporalNamespace: env("TEMPORAL_NAMESPACE"),
 		DatabaseURL:       env("DATABASE_URL"),
 		DeliveryMode:      env("OUTREACH_DELIVERY_MODE"),
+		DeskAddr:          env("OUTREACH_DESK_ADDR"),
+		DeskAgents:        env("OUTREACH_DESK_AGENTS"),
+		DeskSecret:        env("OUTREACH_DESK_SECRET"),
+		HumanCallRoutes:   env("OUTREACH_HUMAN_CALL_ROUTES"),
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(env("LOG_LEVEL"))); err != nil {
 		return c, fmt.Errorf("LOG_LEVEL: %w", err)

@@ -94,6 +94,12 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if err := ws.Start(); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
+	stopDesk, err := serveDesk(cfg, pool, c, logger)
+	if err != nil {
+		ws.Stop()
+		return err
+	}
+	defer stopDesk()
 	logger.Info("worker running", "task_queue", workflows.TaskQueue, "namespace", cfg.TemporalNamespace, "delivery", cfg.DeliveryMode)
 	<-ctx.Done()
 	logger.Info("worker draining", "grace", cfg.ShutdownGrace.String())
