@@ -344,7 +344,7 @@ func (d *Desk) showTask(w http.ResponseWriter, r *http.Request, status int, prob
 	d.render(w, status, "task", map[string]any{
 		"Title": fmt.Sprintf("Task %d", t.ID), "Agent": s.Agent, "CSRF": s.CSRF, "Problem": problem,
 		"Task": t, "Customer": c, "PhoneInvalid": phoneInvalid, "VoiceConsent": c.Consents[channel.Voice],
-		"Window": calltask.CallWindow(now, c.Location(), d.startHour, d.endHour),
+		"Window":    calltask.CallWindow(now, c.Location(), d.startHour, d.endHour),
 		"StartHour": d.startHour, "EndHour": d.endHour,
 		"Touches": recent, "TalkingPoints": talking, "Outcomes": calltask.Outcomes,
 		"Mine": t.HeldBy(s.Agent, now), "Open": t.Status == calltask.StatusOpen || t.Status == calltask.StatusClaimed,
