@@ -71,6 +71,9 @@ type Customer struct {
 	Interests   []string              `json:"interests,omitempty"`
 	Consents    map[channel.Name]bool `json:"consents,omitempty"`
 	Attributes  map[string]any        `json:"attributes,omitempty"`
+	// PhoneInvalid is set when a call agent found the number is not the
+	// customer's; calls and texts stop until the number changes.
+	PhoneInvalid bool `json:"phone_invalid,omitempty"`
 }
 
 // FieldError is a problem with one field of a customer record.
@@ -163,6 +166,9 @@ func (c *Customer) AddressOn(ch channel.Name) string {
 	case channel.Email:
 		return c.Email
 	case channel.SMS, channel.Voice:
+		if c.PhoneInvalid {
+			return ""
+		}
 		return c.Phone
 	case channel.Mail:
 		if c.Address != nil {

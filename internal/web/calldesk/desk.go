@@ -321,11 +321,6 @@ func (d *Desk) showTask(w http.ResponseWriter, r *http.Request, status int, prob
 		d.fail(w, r, err)
 		return
 	}
-	var phoneInvalid bool
-	if err := d.db.QueryRow(ctx, `select phone_invalid from customers where id = $1`, c.ID).Scan(&phoneInvalid); err != nil {
-		d.fail(w, r, err)
-		return
-	}
 	touches, err := ledger.ForCustomer(ctx, d.db, c.ID)
 	if err != nil {
 		d.fail(w, r, err)
@@ -343,7 +338,7 @@ func (d *Desk) showTask(w http.ResponseWriter, r *http.Request, status int, prob
 	now := d.now()
 	d.render(w, status, "task", map[string]any{
 		"Title": fmt.Sprintf("Task %d", t.ID), "Agent": s.Agent, "CSRF": s.CSRF, "Problem": problem,
-		"Task": t, "Customer": c, "PhoneInvalid": phoneInvalid, "VoiceConsent": c.Consents[channel.Voice],
+		"Task": t, "Customer": c, "PhoneInvalid": c.PhoneInvalid, "VoiceConsent": c.Consents[channel.Voice],
 		"Window":    calltask.CallWindow(now, c.Location(), d.startHour, d.endHour),
 		"StartHour": d.startHour, "EndHour": d.endHour,
 		"Touches": recent, "TalkingPoints": talking, "Outcomes": calltask.Outcomes,
