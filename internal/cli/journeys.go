@@ -41,7 +41,7 @@ func cmdStart(ctx context.Context, a *App, args []string) error {
 	name := fs.String("journey", "", "built-in journey name (required): welcome or wellness")
 	customerID := fs.String("customer", "", "start for this customer id")
 	all := fs.Bool("all", false, "start for every customer (internal, subsidiary and affiliate accounts are never included)")
-	maxWait := fs.Duration("max-wait", 0, "cap every wait step at this duration (for demos; 0 keeps the journey's waits)")
+	maxWait := fs.Duration("max-wait", 0, "cap every wait and call deadline at this duration (for demos; 0 keeps the journey's)")
 	wait := fs.Bool("wait", false, "wait for the journeys to finish and print what each customer received")
 	reentry := fs.Bool("reentry", false, "start again for customers who already went through this journey")
 	if err := parse(fs, args); err != nil {
@@ -147,6 +147,9 @@ func capWaits(def journey.Definition, d time.Duration) journey.Definition {
 	for i := range steps {
 		if steps[i].Kind == journey.StepWait && steps[i].Wait > d {
 			steps[i].Wait = d
+		}
+		if steps[i].Kind == journey.StepSend && (steps[i].CallDeadline <= 0 || steps[i].CallDeadline > d) {
+			steps[i].CallDeadline = d // only read when the send goes to a person
 		}
 	}
 	def.Steps = steps
