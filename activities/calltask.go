@@ -8,12 +8,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/outreach-engine/outreach/internal/calltask"
 	"github.com/outreach-engine/outreach/internal/channel"
+	"github.com/outreach-engine/outreach/internal/customer"
 	"github.com/outreach-engine/outreach/internal/ledger"
 )
 
@@ -28,22 +28,67 @@ const (
 // OpenCallTaskInput opens a call task.
 type OpenCallTaskInput struct {
 	calltask.NewTask
+	Intent channel.Intent `json:"intent"`
+}
+
+// OpenCallTaskResult is the opened task, or the rule that forbids the call.
+type OpenCallTaskResult struct {
+	TaskID int64 `json:"task_id,omitempty"`
+	// Blocked names the rule that forbids calling the customer; no task is
+	// opened and the ledger records the blocked touch.
+	Blocked string `json:"blocked,omitempty"`
+	TouchID int64  `json:"touch_id,omitempty"`
 }
 
 // OpenCallTask creates the task the desk shows, or returns the one an earlier
-// attempt created. It returns the task id.
-func (a *Activities) OpenCallTask(ctx context.Context, in OpenCallTaskInput) (int64, error) {
-	t, err := calltask.Open(ctx, a.DB, in.NewTask)
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23503" {
-		return 0, temporal.NewNonRetryableApplicationError(
+// attempt created. A call is a voice touch, so the rules every voice touch
+// passes come first: a customer who withdrew voice consent (for example by
+// asking an agent not to be called), has no usable number, or is not a
+// customer gets no call, and the ledger says why.
+func (a *Activities) OpenCallTask(ctx context.Context, in OpenCallTaskInput) (OpenCallTaskResult, error) {
+	logger := activity.GetLogger(ctx)
+	if t, err := calltask.Find(ctx, a.DB, in.JourneyWorkflowID, in.EntryID, in.StepKey); err == nil {
+		return OpenCallTaskResult{TaskID: t.ID}, nil
+	} else if !errors.Is(err, calltask.ErrNotFound) {
+		return OpenCallTaskResult{}, err
+	}
+	c, err := customer.Get(ctx, a.DB, in.CustomerID)
+	if errors.Is(err, customer.ErrNotFound) {
+		return OpenCallTaskResult{}, temporal.NewNonRetryableApplicationError(
 			"customer "+in.CustomerID+" does not exist", ErrTypeCustomerNotFound, nil)
 	}
 	if err != nil {
-		return 0, err
+		return OpenCallTaskResult{}, err
 	}
-	activity.GetLogger(ctx).Info("call task open", "task_id", t.ID, "status", t.Status)
-	return t.ID, nil
+	if rule := Guard(c, channel.Voice); rule != "" {
+		touch, err := ledger.Reserve(ctx, a.DB, callTouch(in.NewTask, in.Intent))
+		if err != nil {
+			return OpenCallTaskResult{}, err
+		}
+		if touch.Status == ledger.Reserved {
+			if err := ledger.MarkBlocked(ctx, a.DB, touch.ID, rule); err != nil {
+				return OpenCallTaskResult{}, err
+			}
+			touch.Reason = rule
+		}
+		logger.Info("call blocked", "touch_id", touch.ID, "rule", touch.Reason)
+		return OpenCallTaskResult{Blocked: touch.Reason, TouchID: touch.ID}, nil
+	}
+	t, err := calltask.Open(ctx, a.DB, in.NewTask)
+	if err != nil {
+		return OpenCallTaskResult{}, err
+	}
+	logger.Info("call task open", "task_id", t.ID, "status", t.Status)
+	return OpenCallTaskResult{TaskID: t.ID}, nil
+}
+
+// callTouch is the ledger entry of a call: a voice touch at the journey step.
+func callTouch(t calltask.NewTask, intent channel.Intent) ledger.Planned {
+	return ledger.Planned{
+		Key:     ledger.Key{WorkflowID: t.JourneyWorkflowID, EntryID: t.EntryID, StepKey: t.StepKey},
+		Journey: t.Journey, JourneyVersion: t.JourneyVersion, CustomerID: t.CustomerID,
+		StepID: t.StepID, Channel: channel.Voice, Intent: intent,
+	}
 }
 
 // ApplyCallOutcomeInput names a completed task and the outcome the workflow
@@ -51,7 +96,6 @@ func (a *Activities) OpenCallTask(ctx context.Context, in OpenCallTaskInput) (in
 type ApplyCallOutcomeInput struct {
 	TaskID  int64            `json:"task_id"`
 	Outcome calltask.Outcome `json:"outcome"`
-	Channel channel.Name     `json:"channel"`
 	Intent  channel.Intent   `json:"intent"`
 }
 
@@ -85,11 +129,10 @@ func (a *Activities) ApplyCallOutcome(ctx context.Context, in ApplyCallOutcomeIn
 				return fmt.Errorf("flag phone: %w", err)
 			}
 		}
-		touch, err := ledger.Reserve(ctx, tx, ledger.Planned{
-			Key:     ledger.Key{WorkflowID: t.JourneyWorkflowID, EntryID: t.EntryID, StepKey: t.StepKey},
-			Journey: t.Journey, JourneyVersion: t.JourneyVersion, CustomerID: t.CustomerID,
-			StepID: t.StepID, Channel: in.Channel, Intent: in.Intent,
-		})
+		touch, err := ledger.Reserve(ctx, tx, callTouch(calltask.NewTask{
+			JourneyWorkflowID: t.JourneyWorkflowID, EntryID: t.EntryID, StepKey: t.StepKey,
+			Journey: t.Journey, JourneyVersion: t.JourneyVersion, CustomerID: t.CustomerID, StepID: t.StepID,
+		}, in.Intent))
 		if err != nil {
 			return err
 		}

@@ -76,7 +76,7 @@ func (h *harness) completedTask(o calltask.Outcome) calltask.Task {
 
 func (h *harness) apply(id int64, o calltask.Outcome) (int64, error) {
 	v, err := h.env.ExecuteActivity(h.acts.ApplyCallOutcome, activities.ApplyCallOutcomeInput{
-		TaskID: id, Outcome: o, Channel: channel.Voice, Intent: channel.Caring})
+		TaskID: id, Outcome: o, Intent: channel.Caring})
 	if err != nil {
 		return 0, err
 	}
@@ -131,6 +131,26 @@ func TestAskedNotToBeCalledWithdrawsVoiceConsentAtOnce(t *testing.T) {
 	res, err = h.deliver("reminder-sms", channel.SMS, channel.Transactional)
 	require.NoError(t, err)
 	assert.Equal(t, ledger.Sent, res.Status, "other channels are untouched")
+
+	// A later caring call is not even put on the desk.
+	v, err := h.env.ExecuteActivity(h.acts.OpenCallTask, activities.OpenCallTaskInput{Intent: channel.Caring,
+		NewTask: calltask.NewTask{
+			WorkflowID: "calltask:journey:later:c-1:care#1", JourneyWorkflowID: "journey:later:c-1", EntryID: "run-1",
+			StepKey: "care#1", CustomerID: "c-1", Journey: "later", JourneyVersion: 1, StepID: "care",
+			Reason: "check-in", DueAt: time.Now().Add(time.Hour),
+		}})
+	require.NoError(t, err)
+	var opened activities.OpenCallTaskResult
+	require.NoError(t, v.Get(&opened))
+	assert.Equal(t, "consent.voice", opened.Blocked)
+	assert.Zero(t, opened.TaskID)
+	_, err = calltask.Find(ctx, h.pool, "journey:later:c-1", "run-1", "care#1")
+	require.ErrorIs(t, err, calltask.ErrNotFound)
+	touches, err = ledger.ForWorkflow(ctx, h.pool, "journey:later:c-1")
+	require.NoError(t, err)
+	require.Len(t, touches, 3)
+	assert.Equal(t, ledger.Blocked, touches[2].Status)
+	assert.Equal(t, "consent.voice", touches[2].Reason)
 }
 
 func TestWrongNumberStopsCallsAndTextsUntilTheNumberChanges(t *testing.T) {

@@ -124,7 +124,7 @@ func (ct *callTaskRun) onOutcome(ctx workflow.Context, o CallOutcome) (CallTaskR
 func (ct *callTaskRun) apply(ctx workflow.Context) error {
 	actx := workflow.WithActivityOptions(ctx, callTaskActivity)
 	err := workflow.ExecuteActivity(actx, a.ApplyCallOutcome, activities.ApplyCallOutcomeInput{
-		TaskID: ct.state.TaskID, Outcome: ct.state.Outcome, Channel: ct.in.Channel, Intent: ct.in.Intent,
+		TaskID: ct.state.TaskID, Outcome: ct.state.Outcome, Intent: ct.in.Intent,
 	}).Get(ctx, &ct.touchID)
 	if err != nil {
 		return err
@@ -142,19 +142,24 @@ func (ct *callTaskRun) run(ctx workflow.Context) (CallTaskResult, error) {
 	info := workflow.GetInfo(ctx)
 	ct.state.DueAt = workflow.Now(ctx).Add(ct.in.Deadline)
 	actx := workflow.WithActivityOptions(ctx, callTaskActivity)
-	var taskID int64
-	err := workflow.ExecuteActivity(actx, a.OpenCallTask, activities.OpenCallTaskInput{NewTask: calltask.NewTask{
+	var opened activities.OpenCallTaskResult
+	err := workflow.ExecuteActivity(actx, a.OpenCallTask, activities.OpenCallTaskInput{Intent: ct.in.Intent, NewTask: calltask.NewTask{
 		WorkflowID: info.WorkflowExecution.ID, JourneyWorkflowID: ct.in.JourneyWorkflowID,
 		EntryID: ct.in.EntryID, StepKey: ct.in.StepKey, CustomerID: ct.in.CustomerID,
 		Journey: ct.in.Journey, JourneyVersion: ct.in.JourneyVersion, StepID: ct.in.StepID,
 		Reason: ct.in.Reason, TalkingPointsName: ct.in.TalkingPoints.Name, TalkingPoints: ct.in.TalkingPoints.Body,
 		DueAt: ct.state.DueAt,
-	}}).Get(ctx, &taskID)
+	}}).Get(ctx, &opened)
 	if err != nil {
 		return CallTaskResult{}, err
 	}
-	ct.state.TaskID = taskID
-	ct.logger.Info("call task open", "task_id", taskID, "due_at", ct.state.DueAt)
+	if opened.Blocked != "" {
+		ct.logger.Info("call blocked", "rule", opened.Blocked)
+		ct.state.Outcome, ct.state.Done = calltask.Blocked, true
+		return CallTaskResult{Outcome: calltask.Blocked, Reason: opened.Blocked, TouchID: opened.TouchID}, nil
+	}
+	ct.state.TaskID = opened.TaskID
+	ct.logger.Info("call task open", "task_id", opened.TaskID, "due_at", ct.state.DueAt)
 
 	got, err := workflow.AwaitWithTimeout(ctx, ct.in.Deadline, func() bool { return ct.received })
 	if err != nil {

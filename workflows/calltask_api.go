@@ -82,8 +82,11 @@ func (in CallTaskInput) Validate() error {
 type CallTaskResult struct {
 	TaskID  int64            `json:"task_id"`
 	Outcome calltask.Outcome `json:"outcome"`
-	// TouchID is the ledger row of the call, 0 when no call was made.
+	// TouchID is the ledger row of the call (or of the blocked call); 0
+	// when the task expired.
 	TouchID int64 `json:"touch_id,omitempty"`
+	// Reason names the rule that blocked the call when Outcome is blocked.
+	Reason string `json:"reason,omitempty"`
 }
 
 // CallOutcome is the payload of UpdateCallOutcome.

@@ -56,10 +56,10 @@ func (u *updateResult) callbacks() *testsuite.TestUpdateCallback {
 func TestCallTaskExpiresAtItsDeadlineWithoutAnOutcome(t *testing.T) {
 	env := newCallEnv(t)
 	env.OnActivity(a.OpenCallTask, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.OpenCallTaskInput) (int64, error) {
+		func(_ context.Context, in activities.OpenCallTaskInput) (activities.OpenCallTaskResult, error) {
 			assert.Equal(t, CallTaskWorkflowID("journey:wellness:c-1", "check-in-call#1"), in.WorkflowID,
 				"the task names the workflow the desk sends the outcome to")
-			return 7, nil
+			return activities.OpenCallTaskResult{TaskID: 7}, nil
 		}).Once()
 	env.OnActivity(a.ExpireCallTask, mock.Anything, int64(7)).Return(
 		activities.ExpireCallTaskResult{Outcome: calltask.Expired}, nil).Once()
@@ -79,9 +79,9 @@ func TestCallTaskExpiresAtItsDeadlineWithoutAnOutcome(t *testing.T) {
 
 func TestCallTaskAppliesTheAgentsOutcome(t *testing.T) {
 	env := newCallEnv(t)
-	env.OnActivity(a.OpenCallTask, mock.Anything, mock.Anything).Return(int64(7), nil).Once()
+	env.OnActivity(a.OpenCallTask, mock.Anything, mock.Anything).Return(activities.OpenCallTaskResult{TaskID: 7}, nil).Once()
 	env.OnActivity(a.ApplyCallOutcome, mock.Anything, activities.ApplyCallOutcomeInput{
-		TaskID: 7, Outcome: calltask.DoNotCall, Channel: channel.Voice, Intent: channel.Caring,
+		TaskID: 7, Outcome: calltask.DoNotCall, Intent: channel.Caring,
 	}).Return(int64(42), nil).Once()
 
 	var bad, good, again updateResult
@@ -113,7 +113,7 @@ func TestCallTaskAppliesTheAgentsOutcome(t *testing.T) {
 
 func TestCallTaskTakesAnOutcomeRecordedJustBeforeTheDeadline(t *testing.T) {
 	env := newCallEnv(t)
-	env.OnActivity(a.OpenCallTask, mock.Anything, mock.Anything).Return(int64(7), nil).Once()
+	env.OnActivity(a.OpenCallTask, mock.Anything, mock.Anything).Return(activities.OpenCallTaskResult{TaskID: 7}, nil).Once()
 	env.OnActivity(a.ExpireCallTask, mock.Anything, int64(7)).Return(
 		activities.ExpireCallTaskResult{Outcome: calltask.Voicemail}, nil).Once()
 	env.OnActivity(a.ApplyCallOutcome, mock.Anything, mock.Anything).Return(int64(9), nil).Once()
@@ -144,11 +144,11 @@ func wellnessInput() JourneyInput {
 func TestCaringVoiceStepNeverRoboCallsAndFallsBackToAPersonalEmail(t *testing.T) {
 	env := newCallEnv(t)
 	env.OnActivity(a.OpenCallTask, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.OpenCallTaskInput) (int64, error) {
+		func(_ context.Context, in activities.OpenCallTaskInput) (activities.OpenCallTaskResult, error) {
 			assert.Equal(t, "Wellness check-in a month after joining", in.Reason)
 			assert.Contains(t, in.TalkingPoints, "Ask {{.FirstName}}")
 			assert.Equal(t, "journey:wellness:c-1", in.JourneyWorkflowID)
-			return 7, nil
+			return activities.OpenCallTaskResult{TaskID: 7}, nil
 		}).Once()
 	env.OnActivity(a.ExpireCallTask, mock.Anything, int64(7)).Return(
 		activities.ExpireCallTaskResult{Outcome: calltask.Expired}, nil).Once()
@@ -175,6 +175,27 @@ func TestCaringVoiceStepNeverRoboCallsAndFallsBackToAPersonalEmail(t *testing.T)
 	require.Len(t, res.Steps, 4)
 	assert.Equal(t, "call.expired", res.Steps[0].Reason)
 	assert.Equal(t, ledger.Sent, res.Steps[1].Status)
+}
+
+func TestABlockedCallSendsTheFallbackAtOnce(t *testing.T) {
+	env := newCallEnv(t)
+	env.OnActivity(a.OpenCallTask, mock.Anything, mock.Anything).Return(
+		activities.OpenCallTaskResult{Blocked: "consent.voice", TouchID: 5}, nil).Once()
+	var steps []string
+	env.OnActivity(a.Deliver, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.DeliverInput) (activities.DeliverResult, error) {
+			steps = append(steps, in.StepID)
+			return activities.DeliverResult{Status: ledger.Sent}, nil
+		}).Twice()
+	start := env.Now()
+	env.ExecuteWorkflow(Journey, wellnessInput())
+	require.NoError(t, env.GetWorkflowError())
+	var res JourneyResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	assert.Equal(t, []string{"check-in-call.fallback", "resources-email"}, steps)
+	assert.Equal(t, StepOutcome{StepID: "check-in-call", Kind: "send", Channel: channel.Voice,
+		Status: ledger.Blocked, Reason: "consent.voice", TouchID: 5}, res.Steps[0])
+	assert.Less(t, env.Now().Sub(start), 25*time.Hour, "no waiting for a call that may not happen")
 }
 
 func TestCaringVoiceStepGoesDownTheReachedBranch(t *testing.T) {

@@ -13,8 +13,8 @@ import (
 
 // callInstead works a send step that only a person may deliver: it opens a
 // call task and waits for the agent's outcome. When no one calls before the
-// deadline it records the expiry and sends the step's fallback, a personal
-// email, never an automated call.
+// deadline, or when a rule forbids calling, it records why and sends the
+// step's fallback, a personal email, never an automated call.
 func (j *journeyRun) callInstead(ctx workflow.Context, step journey.Step) (StepOutcome, error) {
 	info := workflow.GetInfo(ctx)
 	stepKey := fmt.Sprintf("%s#%d", step.ID, j.visits[step.ID])
@@ -39,7 +39,12 @@ func (j *journeyRun) callInstead(ctx workflow.Context, step journey.Step) (StepO
 	}
 	out.Reason, out.TouchID = "call."+string(res.Outcome), res.TouchID
 	j.logger.Info("call settled", "step", step.ID, "outcome", res.Outcome, "task_id", res.TaskID)
-	if res.Outcome != calltask.Expired {
+	switch res.Outcome {
+	case calltask.Expired:
+	case calltask.Blocked:
+		// No one may call (e.g. no voice consent): the ledger names the rule.
+		out.Status, out.Reason = ledger.Blocked, res.Reason
+	default:
 		out.Status = ledger.Sent
 		return out, nil
 	}

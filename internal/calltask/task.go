@@ -28,6 +28,9 @@ const (
 	// Expired is not an agent's outcome: no one completed the task before
 	// its deadline.
 	Expired Outcome = "expired"
+	// Blocked is not an agent's outcome: a rule (no voice consent, no
+	// phone, not a customer) forbade the call, so no task was opened.
+	Blocked Outcome = "blocked"
 )
 
 // Outcomes lists what an agent may record, in the order the desk shows them.
@@ -57,6 +60,8 @@ func (o Outcome) Label() string {
 		return "Asked not to be called"
 	case Expired:
 		return "Expired"
+	case Blocked:
+		return "Not called (blocked by a rule)"
 	}
 	return string(o)
 }
@@ -177,6 +182,16 @@ func Open(ctx context.Context, db store.DB, n NewTask) (Task, error) {
 		return Task{}, fmt.Errorf("open call task for %s %s: %w", n.JourneyWorkflowID, n.StepKey, err)
 	}
 	return t, nil
+}
+
+// Find returns the task opened for a journey entry and step, or ErrNotFound.
+func Find(ctx context.Context, db store.DB, journeyWorkflowID, entryID, stepKey string) (Task, error) {
+	t, err := one(db.Query(ctx, `select `+taskColumns+` from call_tasks
+		where journey_workflow_id = $1 and entry_id = $2 and step_key = $3`, journeyWorkflowID, entryID, stepKey))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Task{}, fmt.Errorf("%w: %s %s", ErrNotFound, journeyWorkflowID, stepKey)
+	}
+	return t, err
 }
 
 // Get loads one task.
