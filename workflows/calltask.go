@@ -59,9 +59,9 @@ type callTaskRun struct {
 	in     CallTaskInput
 	logger log.Logger
 	state  CallTaskState
-	// received is set when an outcome arrived (from the desk or found in
-	// Postgres at the deadline); applied once its effects are recorded.
-	received bool
+	// applying is set while an outcome's effects are being recorded, applied
+	// once they are: an outcome counts only when Postgres has it all.
+	applying bool
 	applied  bool
 	touchID  int64
 }
@@ -93,44 +93,49 @@ func (ct *callTaskRun) validateOutcome(ctx workflow.Context, o CallOutcome) erro
 		return fmt.Errorf("unknown call outcome %q", o.Outcome)
 	case ct.state.TaskID != 0 && o.TaskID != ct.state.TaskID:
 		return fmt.Errorf("this workflow waits for call task %d, not %d", ct.state.TaskID, o.TaskID)
-	case ct.received && o.Outcome != ct.state.Outcome:
+	case (ct.applied || ct.applying) && o.Outcome != ct.state.Outcome:
 		return fmt.Errorf("call task %d already has outcome %q", ct.state.TaskID, ct.state.Outcome)
 	}
 	return nil
 }
 
 // onOutcome applies the agent's outcome once; a repeated update waits for
-// and returns the same result.
+// and returns the same result. If applying fails, the task stays open for a
+// corrected update or its deadline.
 func (ct *callTaskRun) onOutcome(ctx workflow.Context, o CallOutcome) (CallTaskResult, error) {
-	if err := workflow.Await(ctx, func() bool { return ct.state.TaskID != 0 }); err != nil {
+	if err := workflow.Await(ctx, func() bool { return ct.state.TaskID != 0 && !ct.applying }); err != nil {
 		return CallTaskResult{}, err
 	}
 	if o.TaskID != ct.state.TaskID {
 		return CallTaskResult{}, fmt.Errorf("this workflow waits for call task %d, not %d", ct.state.TaskID, o.TaskID)
 	}
-	if !ct.received {
-		ct.received = true
-		ct.state.Outcome = o.Outcome
-		if err := ct.apply(ctx); err != nil {
-			return CallTaskResult{}, err
+	if ct.applied {
+		if o.Outcome != ct.state.Outcome {
+			return CallTaskResult{}, fmt.Errorf("call task %d already has outcome %q", ct.state.TaskID, ct.state.Outcome)
 		}
+		return ct.result(), nil
 	}
-	if err := workflow.Await(ctx, func() bool { return ct.applied }); err != nil {
+	if err := ct.apply(ctx, o.Outcome); err != nil {
 		return CallTaskResult{}, err
 	}
 	return ct.result(), nil
 }
 
-func (ct *callTaskRun) apply(ctx workflow.Context) error {
+// apply records the effects of an outcome (ledger, consent, phone flag).
+func (ct *callTaskRun) apply(ctx workflow.Context, o calltask.Outcome) error {
+	ct.applying, ct.state.Outcome = true, o
+	defer func() { ct.applying = false }()
 	actx := workflow.WithActivityOptions(ctx, callTaskActivity)
 	err := workflow.ExecuteActivity(actx, a.ApplyCallOutcome, activities.ApplyCallOutcomeInput{
-		TaskID: ct.state.TaskID, Outcome: ct.state.Outcome, Intent: ct.in.Intent,
+		TaskID: ct.state.TaskID, Outcome: o, Intent: ct.in.Intent,
 	}).Get(ctx, &ct.touchID)
 	if err != nil {
+		ct.state.Outcome = ""
+		ct.logger.Warn("call outcome not applied", "task_id", ct.state.TaskID, "outcome", o, "error", err)
 		return err
 	}
 	ct.applied = true
-	ct.logger.Info("call task completed", "task_id", ct.state.TaskID, "outcome", ct.state.Outcome)
+	ct.logger.Info("call task completed", "task_id", ct.state.TaskID, "outcome", o)
 	return nil
 }
 
@@ -161,12 +166,13 @@ func (ct *callTaskRun) run(ctx workflow.Context) (CallTaskResult, error) {
 	ct.state.TaskID = opened.TaskID
 	ct.logger.Info("call task open", "task_id", opened.TaskID, "due_at", ct.state.DueAt)
 
-	got, err := workflow.AwaitWithTimeout(ctx, ct.in.Deadline, func() bool { return ct.received })
+	got, err := workflow.AwaitWithTimeout(ctx, ct.in.Deadline, func() bool { return ct.applied })
 	if err != nil {
 		if temporal.IsCanceledError(err) {
 			// The journey was cancelled: close the task so no one calls.
 			dctx, _ := workflow.NewDisconnectedContext(ctx)
-			_ = ct.expire(dctx)
+			_ = workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, callTaskActivity),
+				a.ExpireCallTask, ct.state.TaskID).Get(dctx, nil)
 		}
 		return CallTaskResult{}, err
 	}
@@ -175,10 +181,8 @@ func (ct *callTaskRun) run(ctx workflow.Context) (CallTaskResult, error) {
 			return CallTaskResult{}, err
 		}
 	}
-	// Let a running update finish applying the outcome before returning.
-	if err := workflow.Await(ctx, func() bool {
-		return (ct.applied || ct.state.Outcome == calltask.Expired) && workflow.AllHandlersFinished(ctx)
-	}); err != nil {
+	// Let every update handler answer before the workflow returns.
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return CallTaskResult{}, err
 	}
 	ct.state.Done = true
@@ -188,19 +192,28 @@ func (ct *callTaskRun) run(ctx workflow.Context) (CallTaskResult, error) {
 // expire closes the task at its deadline. An outcome an agent recorded in
 // Postgres just before wins: it is applied like one sent by the desk.
 func (ct *callTaskRun) expire(ctx workflow.Context) error {
+	// An outcome being applied right now settles the task.
+	if err := workflow.Await(ctx, func() bool { return !ct.applying }); err != nil {
+		return err
+	}
+	if ct.applied {
+		return nil
+	}
 	actx := workflow.WithActivityOptions(ctx, callTaskActivity)
 	var res activities.ExpireCallTaskResult
 	if err := workflow.ExecuteActivity(actx, a.ExpireCallTask, ct.state.TaskID).Get(ctx, &res); err != nil {
 		return err
 	}
-	if ct.received {
-		return nil
+	if err := workflow.Await(ctx, func() bool { return !ct.applying }); err != nil {
+		return err
 	}
-	ct.received = true
-	ct.state.Outcome = res.Outcome
-	if res.Outcome == calltask.Expired {
+	switch {
+	case ct.applied:
+		return nil
+	case res.Outcome == calltask.Expired:
+		ct.state.Outcome = calltask.Expired
 		ct.logger.Info("call task expired", "task_id", ct.state.TaskID)
 		return nil
 	}
-	return ct.apply(ctx)
+	return ct.apply(ctx, res.Outcome)
 }

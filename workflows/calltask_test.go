@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -238,4 +239,24 @@ func workflowRegisterName(name string) workflow.RegisterOptions {
 
 func testStartOptions(id string) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{ID: id}
+}
+
+func TestCallTaskStaysOpenWhenAnOutcomeCannotBeApplied(t *testing.T) {
+	env := newCallEnv(t)
+	env.OnActivity(a.OpenCallTask, mock.Anything, mock.Anything).Return(activities.OpenCallTaskResult{TaskID: 7}, nil).Once()
+	env.OnActivity(a.ApplyCallOutcome, mock.Anything, mock.Anything).Return(int64(0),
+		temporal.NewNonRetryableApplicationError("not completed in Postgres", activities.ErrTypeCallTask, nil)).Once()
+	env.OnActivity(a.ExpireCallTask, mock.Anything, int64(7)).Return(
+		activities.ExpireCallTaskResult{Outcome: calltask.Expired}, nil).Once()
+	var u updateResult
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(UpdateCallOutcome, "u", u.callbacks(), CallOutcome{TaskID: 7, Outcome: calltask.Reached})
+	}, time.Hour)
+	env.ExecuteWorkflow(CallTask, callInput())
+	require.NoError(t, env.GetWorkflowError())
+	require.True(t, u.done)
+	require.Error(t, u.err, "the desk hears that the outcome did not count")
+	var res CallTaskResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	assert.Equal(t, calltask.Expired, res.Outcome, "the task waited on to its deadline")
 }
