@@ -16,7 +16,7 @@ import (
 	"github.com/outreach-engine/outreach/internal/testenv"
 )
 
-func seed(t *testing.T, pool *pgxpool.Pool) {
+func seed(t testing.TB, pool *pgxpool.Pool) {
 	t.Helper()
 	c := customer.Customer{ID: "c-1", Name: "Ada Lovelace", Phone: "+447700900001", TimeZone: "Europe/London"}
 	c.Normalize()
@@ -146,4 +146,42 @@ func TestExpireKeepsAnOutcomeRecordedFirst(t *testing.T) {
 	require.ErrorIs(t, err, calltask.ErrNotFound)
 	_, err = calltask.Claim(ctx, pool, 999999, "alice", time.Minute)
 	require.ErrorIs(t, err, calltask.ErrNotFound)
+}
+
+// BenchmarkClaim measures one claim (the desk's hot write) against Postgres.
+func BenchmarkClaim(b *testing.B) {
+	pool := testenv.Postgres(b)
+	seed(b, pool)
+	ctx := context.Background()
+	const n = 200
+	ids := make([]int64, n)
+	for i := range ids {
+		task, err := calltask.Open(ctx, pool, newTask(fmt.Sprintf("bench#%d", i)))
+		require.NoError(b, err)
+		ids[i] = task.ID
+	}
+	i := 0
+	for b.Loop() {
+		if _, err := calltask.Claim(ctx, pool, ids[i%n], "alice", time.Minute); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkQueue measures listing 200 open tasks, soonest due first.
+func BenchmarkQueue(b *testing.B) {
+	pool := testenv.Postgres(b)
+	seed(b, pool)
+	ctx := context.Background()
+	for i := range 200 {
+		_, err := calltask.Open(ctx, pool, newTask(fmt.Sprintf("queue#%d", i)))
+		require.NoError(b, err)
+	}
+	for b.Loop() {
+		tasks, err := calltask.List(ctx, pool, calltask.StatusOpen, calltask.StatusClaimed)
+		if err != nil || len(tasks) != 200 {
+			b.Fatal(err, len(tasks))
+		}
+	}
 }
