@@ -112,9 +112,9 @@ func screenshot(name string) chromedp.Action[chromedp.Void] {
 // records "reached"; the journey goes on down the reached branch.
 func TestCaringCallWorkedAtTheDeskEndToEnd(t *testing.T) {
 	t.Parallel()
+	ctx := browser(t)
 	pool := testenv.Postgres(t)
 	c := testenv.Temporal(t)
-	ctx := browser(t)
 	bg := context.Background()
 	seedCustomer(t, pool, "c-care", allConsents())
 	grace := customer.Customer{ID: "c-later", Name: "Grace Hopper", Phone: "+12025550101",
