@@ -60,7 +60,8 @@ func result(t ledger.Touch) DeliverResult {
 func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResult, error) {
 	logger := activity.GetLogger(ctx)
 	if calltask.Route(in.Channel, in.Intent, calltask.Policy{}) == calltask.Human {
-		return DeliverResult{}, temporal.NewNonRetryableApplicationError("step "+in.StepID+": a caring voice message is a call by a person, never text-to-speech", ErrTypeHumanOnly, nil)
+		return DeliverResult{}, temporal.NewNonRetryableApplicationError(
+			"step "+in.StepID+": a caring voice message is a call by a person, never text-to-speech", ErrTypeHumanOnly, nil)
 	}
 	t, err := ledger.Reserve(ctx, a.DB, in.Planned)
 	if err != nil {
