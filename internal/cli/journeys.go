@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/outreach-engine/outreach/internal/calltask"
 	"github.com/outreach-engine/outreach/internal/channel/sandbox"
 	"github.com/outreach-engine/outreach/internal/customer"
 	"github.com/outreach-engine/outreach/internal/journey"
@@ -37,10 +38,10 @@ type startOutcome struct {
 
 func cmdStart(ctx context.Context, a *App, args []string) error {
 	fs := flags(a, "start")
-	name := fs.String("journey", "", "journey file, or a built-in journey name (required): welcome")
+	name := fs.String("journey", "", "journey file, or a built-in journey name (required): welcome, offers or wellness")
 	customerID := fs.String("customer", "", "start for this customer id")
 	all := fs.Bool("all", false, "start for every customer (internal, subsidiary and affiliate accounts are never included)")
-	maxWait := fs.Duration("max-wait", 0, "cap every wait step at this duration (for demos; 0 keeps the journey's waits)")
+	maxWait := fs.Duration("max-wait", 0, "cap every wait and call deadline at this duration (for demos; 0 keeps the journey's)")
 	wait := fs.Bool("wait", false, "wait for the journeys to finish and print what each customer received")
 	reentry := fs.Bool("reentry", false, "start again for customers who already went through this journey")
 	if err := parse(fs, args); err != nil {
@@ -58,6 +59,10 @@ func cmdStart(ctx context.Context, a *App, args []string) error {
 	}
 	if err := def.Validate(); err != nil {
 		return fmt.Errorf("journey %s is not valid:\n%w", def.Name, err)
+	}
+	callPolicy, err := calltask.ParsePolicy(a.Config.HumanCallRoutes)
+	if err != nil {
+		return fmt.Errorf("OUTREACH_HUMAN_CALL_ROUTES: %w", err)
 	}
 
 	if *maxWait < 0 {
@@ -106,7 +111,8 @@ func cmdStart(ctx context.Context, a *App, args []string) error {
 				// started a second time, with or without --reentry.
 				WorkflowExecutionErrorWhenAlreadyStarted: true,
 				Memo:                                     workflows.StartMemo(def),
-			}, workflows.Journey, workflows.JourneyInput{CustomerID: id, Journey: def, MaxWait: *maxWait})
+			}, workflows.Journey, workflows.JourneyInput{CustomerID: id, Journey: def, MaxWait: *maxWait,
+				CallPolicy: callPolicy})
 			return nil
 		})
 	}
