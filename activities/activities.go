@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/outreach-engine/outreach/internal/calltask"
 	"github.com/outreach-engine/outreach/internal/channel"
 	"github.com/outreach-engine/outreach/internal/customer"
 	"github.com/outreach-engine/outreach/internal/journey"
@@ -80,6 +81,10 @@ func result(t ledger.Touch) DeliverResult {
 // crashes after the provider accepted a message never causes a second one.
 func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResult, error) {
 	logger := activity.GetLogger(ctx)
+	if calltask.Route(in.Channel, in.Intent, calltask.Policy{}) == calltask.Human {
+		return DeliverResult{}, temporal.NewNonRetryableApplicationError(
+			"step "+in.StepID+": a caring voice message is a call by a person, never text-to-speech", ErrTypeHumanOnly, nil)
+	}
 	t, err := ledger.Reserve(ctx, a.DB, in.Planned)
 	if err != nil {
 		return DeliverResult{}, err

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/outreach-engine/outreach/internal/calltask"
 	"github.com/outreach-engine/outreach/internal/channel"
 	"github.com/outreach-engine/outreach/internal/journey"
 	"github.com/outreach-engine/outreach/internal/ledger"
@@ -49,6 +50,9 @@ type JourneyInput struct {
 	MaxWait time.Duration `json:"max_wait,omitempty"`
 	// Resume carries a journey's state across continue-as-new.
 	Resume *Resume `json:"resume,omitempty"`
+	// CallPolicy lists the channel/intent pairs that go to a person besides
+	// caring voice messages (which always do).
+	CallPolicy calltask.Policy `json:"call_policy,omitempty"`
 }
 
 // Resume is the state a journey carries into its next run when it continues

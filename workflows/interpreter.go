@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/outreach-engine/outreach/activities"
+	"github.com/outreach-engine/outreach/internal/calltask"
 	"github.com/outreach-engine/outreach/internal/channel"
 	"github.com/outreach-engine/outreach/internal/journey"
 	"github.com/outreach-engine/outreach/internal/ledger"
@@ -328,10 +329,54 @@ func (j *journeyRun) stepKey(step journey.Step) string {
 	return fmt.Sprintf("%s#%d", step.ID, j.visits[step.ID])
 }
 
-// humanCall records that a person should call the customer and goes on to
-// the step's fallback: no call desk takes such tasks yet, and nothing is
-// ever dialled automatically.
+// versionCallTask guards the change of human_call steps from recording a
+// pending call to opening a real call task (the CallTask child workflow).
+const versionCallTask = "human-call-task"
+
+// humanCall asks a person to call: it opens a call task for the desk and
+// waits for the agent's outcome, raced against the step's deadline. A call
+// that was made goes on to the next step with the outcome as the step's
+// result (so a branch on outcome_of can follow it); when no one called in
+// time, or no one may call, the journey takes the step's fallback. Nothing
+// here can place an automated call.
 func (j *journeyRun) humanCall(ctx workflow.Context, step journey.Step, out StepOutcome, fallback string) (StepOutcome, error) {
+	info := workflow.GetInfo(ctx)
+	out.Channel, out.Intent = channel.Voice, channel.Caring
+	if workflow.GetVersion(ctx, versionCallTask, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return j.pendingHumanCall(ctx, step, out, fallback)
+	}
+	deadline := step.Deadline
+	if deadline <= 0 {
+		deadline = DefaultCallDeadline
+	}
+	tpl := j.in.Journey.Templates[step.Template]
+	res, err := RunCallTask(ctx, CallTaskInput{
+		CustomerID: j.in.CustomerID, JourneyWorkflowID: info.WorkflowExecution.ID, EntryID: j.entryID,
+		StepKey: j.stepKey(step), Journey: j.in.Journey.Name, JourneyVersion: j.in.Journey.Version,
+		StepID: step.ID, Channel: channel.Voice, Intent: channel.Caring, Reason: step.Reason,
+		TalkingPoints: TalkingPoints{Name: step.Template, Body: tpl.Body},
+		Deadline:      j.capped(deadline),
+	})
+	if err != nil {
+		return out, err
+	}
+	out.TouchID, out.Result = res.TouchID, string(res.Outcome)
+	switch res.Outcome {
+	case calltask.Expired:
+		out.Reason, out.Next = "call.expired", fallback
+	case calltask.Blocked:
+		out.Status, out.Reason, out.Next = ledger.Blocked, res.Reason, fallback
+	default:
+		out.Status, out.Reason = ledger.Sent, "call."+string(res.Outcome)
+	}
+	j.logger.Info("call settled", "step", step.ID, "outcome", res.Outcome, "next", out.Next)
+	return out, nil
+}
+
+// pendingHumanCall is how human_call steps ran before call tasks existed:
+// the ledger records that a call is needed and the journey takes the
+// fallback at once. Only histories recorded before versionCallTask use it.
+func (j *journeyRun) pendingHumanCall(ctx workflow.Context, step journey.Step, out StepOutcome, fallback string) (StepOutcome, error) {
 	info := workflow.GetInfo(ctx)
 	in := activities.HumanCallInput{
 		Planned: ledger.Planned{
@@ -345,7 +390,6 @@ func (j *journeyRun) humanCall(ctx workflow.Context, step journey.Step, out Step
 	if err := workflow.ExecuteActivity(stepActivity(ctx), a.RecordHumanCall, in).Get(ctx, &res); err != nil {
 		return out, err
 	}
-	out.Channel, out.Intent = in.Channel, in.Intent
 	out.Status, out.Reason, out.TouchID = res.Status, res.Reason, res.TouchID
 	out.Result, out.Next = "pending", fallback
 	j.logger.Info("human call recorded", "step", step.ID, "status", res.Status, "fallback", fallback)

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/outreach-engine/outreach/activities"
+	"github.com/outreach-engine/outreach/internal/calltask"
 	"github.com/outreach-engine/outreach/internal/channel"
 	"github.com/outreach-engine/outreach/internal/journey"
 	"github.com/outreach-engine/outreach/internal/ledger"
@@ -34,7 +35,9 @@ type harness struct {
 	deliveries []activities.DeliverInput
 	// status decides what Deliver returns for a channel (sent by default).
 	status map[channel.Name]ledger.Status
-	calls  []activities.HumanCallInput
+	calls  []workflows.CallTaskInput
+	// callOutcome is what the call desk answers (expired by default).
+	callOutcome calltask.Outcome
 }
 
 func newHarness(t *testing.T) *harness {
@@ -55,10 +58,15 @@ func newHarness(t *testing.T) *harness {
 			}
 			return activities.DeliverResult{TouchID: int64(len(h.deliveries)), Status: st, Reason: reason}, nil
 		}).Maybe()
-	h.env.OnActivity(acts.RecordHumanCall, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.HumanCallInput) (activities.DeliverResult, error) {
+	h.env.RegisterWorkflowWithOptions(workflows.CallTask, workflow.RegisterOptions{Name: workflows.CallTaskWorkflowName})
+	h.env.OnWorkflow(workflows.CallTaskWorkflowName, mock.Anything, mock.Anything).Return(
+		func(_ workflow.Context, in workflows.CallTaskInput) (workflows.CallTaskResult, error) {
 			h.calls = append(h.calls, in)
-			return activities.DeliverResult{TouchID: 100, Status: ledger.Blocked, Reason: activities.ReasonHumanCallPending}, nil
+			outcome := h.callOutcome
+			if outcome == "" {
+				outcome = calltask.Expired
+			}
+			return workflows.CallTaskResult{TaskID: 9, Outcome: outcome, TouchID: 100}, nil
 		}).Maybe()
 	return h
 }
@@ -261,20 +269,39 @@ func TestSplitAssignsTheSameVariantEveryRun(t *testing.T) {
 	assert.Len(t, seen, 2, "six customers fall into both variants")
 }
 
-func TestHumanCallIsRecordedAndTheFallbackTaken(t *testing.T) {
+func TestHumanCallTakesTheFallbackWhenNoOneCalls(t *testing.T) {
 	h := newHarness(t)
 	def := journey.Definition{Name: "care", Version: 1, Templates: tmpl(), Steps: []journey.Step{
-		{ID: "call", Kind: journey.StepHumanCall, Reason: "wellness check-in", Deadline: 48 * time.Hour, FallbackStep: "note"},
+		{ID: "call", Kind: journey.StepHumanCall, Reason: "wellness check-in", Template: "t",
+			Deadline: 48 * time.Hour, FallbackStep: "note"},
 		{ID: "end", Kind: journey.StepExit},
 		send("note", channel.Email, channel.Caring),
 	}}
 	res := h.run(def, "c-1")
-	assert.Equal(t, "call=pending note", path(res))
+	assert.Equal(t, "call=expired note", path(res))
 	require.Len(t, h.calls, 1)
 	assert.Equal(t, "call#1", h.calls[0].StepKey)
 	assert.Equal(t, "wellness check-in", h.calls[0].Reason)
-	assert.Equal(t, activities.ReasonHumanCallPending, res.Steps[0].Reason)
+	assert.Equal(t, "Hello {{.FirstName}}", h.calls[0].TalkingPoints.Body, "the agent gets the talking points")
+	assert.Equal(t, 48*time.Hour, h.calls[0].Deadline)
+	assert.Equal(t, "call.expired", res.Steps[0].Reason)
 	assert.Equal(t, []string{"note/email"}, h.sentSteps(), "nothing is dialled automatically")
+}
+
+func TestHumanCallThatReachedTheCustomerGoesOn(t *testing.T) {
+	h := newHarness(t)
+	h.callOutcome = calltask.Reached
+	def := journey.Definition{Name: "care", Version: 1, Templates: tmpl(), Steps: []journey.Step{
+		{ID: "call", Kind: journey.StepHumanCall, Reason: "wellness check-in", Deadline: 48 * time.Hour, FallbackStep: "note"},
+		{ID: "how", Kind: journey.StepBranch, OutcomeOf: "call", Default: "note",
+			Cases: []journey.Case{{When: "reached", Goto: "end"}}},
+		send("note", channel.Email, channel.Caring),
+		{ID: "end", Kind: journey.StepExit},
+	}}
+	res := h.run(def, "c-1")
+	assert.Equal(t, ledger.Sent, res.Steps[0].Status)
+	assert.Equal(t, "call.reached", res.Steps[0].Reason)
+	assert.Empty(t, h.sentSteps(), "reached: no note, and never an automated call")
 }
 
 func TestWaitUntilALocalTime(t *testing.T) {

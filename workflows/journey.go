@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/outreach-engine/outreach/activities"
+	"github.com/outreach-engine/outreach/internal/calltask"
 	"github.com/outreach-engine/outreach/internal/channel"
 	"github.com/outreach-engine/outreach/internal/journey"
 	"github.com/outreach-engine/outreach/internal/ledger"
@@ -150,6 +151,9 @@ func (j *journeyRun) wait(ctx workflow.Context, step journey.Step) (StepOutcome,
 }
 
 func (j *journeyRun) send(ctx workflow.Context, step journey.Step) (StepOutcome, error) {
+	if calltask.Route(step.Channel, step.Intent, j.in.CallPolicy) == calltask.Human {
+		return j.callInstead(ctx, step)
+	}
 	info := workflow.GetInfo(ctx)
 	key := ledger.Key{
 		WorkflowID: info.WorkflowExecution.ID,

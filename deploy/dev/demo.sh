@@ -45,6 +45,13 @@ set +e
 status=${PIPESTATUS[0]}
 set -e
 summary=$(grep -E '^journeys=' "$DEV_DIR/demo.out" | tail -n 1)
+# Caring check-ins are calls by a person, never robo-calls. No agent works the
+# desk in the demo, so each call task expires after 2s and the journey sends
+# its fallback, a personal email; customers without voice consent get no task.
+log "wellness journey: a caring check-in opens a human-call task (no robo-call); unworked tasks expire after 2s"
+"$ROOT/bin/starter" start --journey wellness --all --max-wait 2s --wait --reentry >"$DEV_DIR/wellness.out" || status=1
+grep -E '^journeys=' "$DEV_DIR/wellness.out" | sed 's/^/wellness: /' || true
+"$ROOT/bin/starter" tasks list --status all || status=1
 cleanup
 trap - EXIT
 [ -n "$summary" ] || die "the starter printed no summary (exit $status); see .dev/worker.log"

@@ -86,6 +86,7 @@ func commands() []command {
 		{"event", "send a customer event (opened, purchased, ...) to a running journey", cmdEvent},
 		{"preview", "dry run: what a journey would send, block or change, and why", cmdPreview},
 		{"why", "say why each touch of a customer was sent, changed or blocked", cmdWhy},
+		{"tasks", "work human-call tasks: tasks list, tasks claim, tasks complete", cmdTasks},
 		{"cancel", "cancel a journey for one customer, a list, a segment or everyone", cmdCancel},
 		{"report", "a journey's funnel per step and its variants side by side", cmdReport},
 		{"segments save", "store a segment file in the database under its name", cmdSegmentSave},

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/outreach-engine/outreach/internal/bulk"
+	"github.com/outreach-engine/outreach/internal/calltask"
 	"github.com/outreach-engine/outreach/internal/channel/sandbox"
 	"github.com/outreach-engine/outreach/internal/journey"
 	"github.com/outreach-engine/outreach/internal/ledger"
@@ -35,10 +36,10 @@ type startOutcome struct {
 
 func cmdStart(ctx context.Context, a *App, args []string) error {
 	fs := flags(a, "start")
-	name := fs.String("journey", "", "journey file, or a built-in journey name (required): welcome")
+	name := fs.String("journey", "", "journey file, or a built-in journey name (required): welcome, offers or wellness")
 	var who audienceFlags
 	who.register(fs)
-	maxWait := fs.Duration("max-wait", 0, "cap every wait step at this duration (for demos; 0 keeps the journey's waits)")
+	maxWait := fs.Duration("max-wait", 0, "cap every wait and call deadline at this duration (for demos; 0 keeps the journey's)")
 	wait := fs.Bool("wait", false, "wait for the journeys to finish and print what each customer received")
 	reentry := fs.Bool("reentry", false, "start again for customers who already went through this journey")
 	if err := parse(fs, args); err != nil {
@@ -56,6 +57,10 @@ func cmdStart(ctx context.Context, a *App, args []string) error {
 	}
 	if err := def.Validate(); err != nil {
 		return fmt.Errorf("journey %s is not valid:\n%w", def.Name, err)
+	}
+	callPolicy, err := calltask.ParsePolicy(a.Config.HumanCallRoutes)
+	if err != nil {
+		return fmt.Errorf("OUTREACH_HUMAN_CALL_ROUTES: %w", err)
 	}
 
 	if *maxWait < 0 {
@@ -84,7 +89,7 @@ func cmdStart(ctx context.Context, a *App, args []string) error {
 	starter := bulk.JourneyStarter{
 		Client: tc, Journey: def.Name, Reentry: *reentry, Memo: workflows.StartMemo(def),
 		Input: func(id string) workflows.JourneyInput {
-			return workflows.JourneyInput{CustomerID: id, Journey: def, MaxWait: *maxWait}
+			return workflows.JourneyInput{CustomerID: id, Journey: def, MaxWait: *maxWait, CallPolicy: callPolicy}
 		},
 		OnRun: func(id string, run client.WorkflowRun) {
 			mu.Lock()

@@ -34,6 +34,11 @@ type Config struct {
 	Live Live
 	// Ops holds the ops server, payload encryption and Temporal connection settings (ops.go).
 	Ops Ops
+	// Call desk and human-call routing (see docs/calldesk.md).
+	DeskAddr        string
+	DeskAgents      string
+	DeskSecret      string
+	HumanCallRoutes string
 }
 
 // Setting documents one environment variable; the README's table is made from the same list.
@@ -82,6 +87,10 @@ var Settings = []Setting{
 	{"OUTREACH_BRAND_NAME", "", "company name on the preference pages and email footer"},
 	{"OUTREACH_BRAND_SENDER", "", "who messages come from, shown on the preference pages"},
 	{"OUTREACH_PRIVACY_PROMISE", "", "the short privacy promise on \"what we know about you\" (a plain default is used when empty)"},
+	{"OUTREACH_DESK_ADDR", "", "host:port where the worker serves the call desk; empty turns the desk off"},
+	{"OUTREACH_DESK_AGENTS", "", "call desk agents as name:bcrypt-hash pairs, comma-separated (secret; never logged)"},
+	{"OUTREACH_DESK_SECRET", "", "at least 32 random bytes that sign desk sessions and forms (secret; never logged)"},
+	{"OUTREACH_HUMAN_CALL_ROUTES", "", "channel/intent pairs that go to a person besides voice/caring, e.g. voice/transactional"},
 }
 
 func env(name string) string {
@@ -103,6 +112,10 @@ func Load() (Config, error) {
 		TemporalNamespace: env("TEMPORAL_NAMESPACE"),
 		DatabaseURL:       env("DATABASE_URL"),
 		DeliveryMode:      env("OUTREACH_DELIVERY_MODE"),
+		DeskAddr:          env("OUTREACH_DESK_ADDR"),
+		DeskAgents:        env("OUTREACH_DESK_AGENTS"),
+		DeskSecret:        env("OUTREACH_DESK_SECRET"),
+		HumanCallRoutes:   env("OUTREACH_HUMAN_CALL_ROUTES"),
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(env("LOG_LEVEL"))); err != nil {
 		return c, fmt.Errorf("LOG_LEVEL: %w", err)

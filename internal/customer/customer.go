@@ -74,6 +74,9 @@ type Customer struct {
 	Household   *Household            `json:"household,omitempty"`
 	// Purchases, when present in an import, replace the stored ones.
 	Purchases []Purchase `json:"purchases,omitempty"`
+	// PhoneInvalid is set when a call agent found the number is not the
+	// customer's; calls and texts stop until the number changes.
+	PhoneInvalid bool `json:"phone_invalid,omitempty"`
 }
 
 // FieldError is a problem with one field of a customer record.
@@ -166,6 +169,9 @@ func (c *Customer) AddressOn(ch channel.Name) string {
 	case channel.Email:
 		return c.Email
 	case channel.SMS, channel.Voice:
+		if c.PhoneInvalid {
+			return ""
+		}
 		return c.Phone
 	case channel.Mail:
 		if c.Address != nil {

@@ -42,7 +42,8 @@ func Upsert(ctx context.Context, pool interface {
 			name = excluded.name, email = excluded.email, phone = excluded.phone,
 			address = excluded.address, time_zone = excluded.time_zone,
 			account_type = excluded.account_type, interests = excluded.interests,
-			attributes = excluded.attributes, updated_at = now()`,
+			attributes = excluded.attributes, updated_at = now(),
+			phone_invalid = customers.phone_invalid and customers.phone is not distinct from excluded.phone`,
 		c.ID, c.Name, c.Email, c.Phone, addr, c.TimeZone, string(c.AccountType), interests, attrs)
 	if err != nil {
 		return fmt.Errorf("upsert customer %s: %w", c.ID, err)
@@ -77,9 +78,9 @@ func Get(ctx context.Context, db store.DB, id string) (Customer, error) {
 		acct  string
 	)
 	err := db.QueryRow(ctx, `
-		select id, name, email, phone, address, time_zone, account_type, interests, attributes
+		select id, name, email, phone, address, time_zone, account_type, interests, attributes, phone_invalid
 		from customers where id = $1`, id).
-		Scan(&c.ID, &c.Name, &email, &phone, &addr, &c.TimeZone, &acct, &c.Interests, &attrs)
+		Scan(&c.ID, &c.Name, &email, &phone, &addr, &c.TimeZone, &acct, &c.Interests, &attrs, &c.PhoneInvalid)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Customer{}, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}

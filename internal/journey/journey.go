@@ -92,6 +92,13 @@ type Step struct {
 	FallbackChannel channel.Name   `json:"fallback_channel,omitempty"`
 	MaxDefer        time.Duration  `json:"max_defer,omitempty"`
 
+	// Fields of a send step that the routing policy gives to a person (see
+	// internal/calltask): why the agent calls, how long the task stays open,
+	// and the template of the personal email sent when no one called in time.
+	CallReason   string        `json:"call_reason,omitempty"`
+	CallDeadline time.Duration `json:"call_deadline,omitempty"`
+	Fallback     string        `json:"fallback,omitempty"`
+
 	// Wait fields: a duration, or Until, a local time of the customer's day
 	// such as "next weekday 10:00" (see ParseUntil).
 	Wait  time.Duration `json:"wait,omitempty"`

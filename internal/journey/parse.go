@@ -236,7 +236,7 @@ var stepFields = map[StepKind][]string{
 	StepWaitFor:   {"on", "timeout", "on_timeout"},
 	StepBranch:    {"attribute", "outcome_of", "cases", "default"},
 	StepSplit:     {"variants"},
-	StepHumanCall: {"reason", "deadline", "fallback"},
+	StepHumanCall: {"reason", "deadline", "fallback", "template"},
 	StepExit:      {},
 }
 

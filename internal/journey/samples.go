@@ -43,9 +43,11 @@ func Builtin(name string) (Definition, bool) {
 		return Welcome(24*time.Hour, 7*24*time.Hour), true
 	case "offers":
 		return Offers(24 * time.Hour), true
+	case "wellness":
+		return WellnessCheckIn(7*24*time.Hour, 48*time.Hour), true
 	}
 	return Definition{}, false
 }
 
 // BuiltinNames lists the built-in journeys Builtin knows.
-func BuiltinNames() []string { return []string{"welcome", "offers"} }
+func BuiltinNames() []string { return []string{"welcome", "offers", "wellness"} }

@@ -169,6 +169,9 @@ func (c *checker) step(i int) {
 			c.add(s.pos.line, "step %s: human_call needs a fallback step, taken when no one calls in time", s.ID)
 		}
 		c.target(s, "fallback", s.FallbackStep)
+		if _, ok := c.d.Templates[s.Template]; s.Template != "" && !ok {
+			c.add(s.pos.at("template"), "step %s: talking points template %q is not defined", s.ID, s.Template)
+		}
 	case StepExit:
 	default:
 		c.add(s.pos.at("type"), "step %s: unknown step type %q (want one of %s)", s.ID, s.Kind, kindList())
@@ -212,6 +215,9 @@ func (c *checker) send(s Step) {
 	case !ok:
 		c.add(s.pos.at("template"), "step %s: template %q is not defined", s.ID, s.Template)
 	default:
+		if _, ok := c.d.Templates[s.Fallback]; s.Fallback != "" && !ok {
+			c.add(s.pos.line, "step %s: fallback template %q is not defined", s.ID, s.Fallback)
+		}
 		for _, err := range t.metadataErrors(string(s.Channel)) {
 			c.add(s.pos.at("template"), "step %s: template %q: %v", s.ID, s.Template, err)
 		}

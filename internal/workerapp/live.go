@@ -62,4 +62,3 @@ func WebhookHandler(l config.Live, pool *pgxpool.Pool, c client.Client, logger *
 	}
 	return h, nil
 }
-

@@ -54,6 +54,7 @@ func New(c client.Client, acts *activities.Activities, stopTimeout time.Duration
 	ws := &Workers{}
 	jw := worker.New(c, workflows.TaskQueue, opts)
 	jw.RegisterWorkflowWithOptions(workflows.Journey, workflow.RegisterOptions{Name: "Journey"})
+	jw.RegisterWorkflowWithOptions(workflows.CallTask, workflow.RegisterOptions{Name: workflows.CallTaskWorkflowName})
 	jw.RegisterActivity(acts)
 	ws.all = append(ws.all, jw)
 	for _, ch := range channel.All {
@@ -166,6 +167,14 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 			}
 		}()
 	}
+	// The call desk is for agents only: it has its own address, which
+	// deployments keep off the public network.
+	stopDesk, err := serveDesk(cfg, pool, c, logger)
+	if err != nil {
+		ws.Stop()
+		return err
+	}
+	defer stopDesk()
 	logger.Info("worker running", "task_queue", workflows.TaskQueue, "namespace", cfg.TemporalNamespace, "delivery", cfg.DeliveryMode,
 		"ops_addr", cfg.Ops.Addr, "http_addr", webCfg.HTTPAddr, "payload_encryption", cfg.Ops.Codec != nil)
 	<-ctx.Done()
