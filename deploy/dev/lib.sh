@@ -14,14 +14,17 @@ die() { log "error: $*"; exit 1; }
 
 # ensure_temporal_cli builds the pinned Temporal CLI once into .tools/bin.
 ensure_temporal_cli() {
-  local want="${TEMPORAL_CLI_VERSION#v}"
-  if [ -x "$TEMPORAL_CLI" ] && "$TEMPORAL_CLI" --version 2>/dev/null | grep -q "$want"; then
+  # A module-proxy build reports no release version of its own, so the
+  # version it was built from is stamped beside it.
+  local stamp="$TEMPORAL_CLI.version"
+  if [ -x "$TEMPORAL_CLI" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$TEMPORAL_CLI_VERSION" ]; then
     return 0
   fi
   command -v go >/dev/null || die "go is not installed"
   log "building Temporal CLI $TEMPORAL_CLI_VERSION (once; a few minutes the first time)"
   mkdir -p "$TOOLS_BIN"
   GOBIN="$TOOLS_BIN" go install "$TEMPORAL_CLI_MODULE@$TEMPORAL_CLI_VERSION" || die "could not build the Temporal CLI"
+  echo "$TEMPORAL_CLI_VERSION" >"$stamp"
 }
 
 pg_bindir() {
