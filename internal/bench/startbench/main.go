@@ -18,14 +18,13 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/outreach-engine/outreach/internal/bench"
 	"github.com/outreach-engine/outreach/internal/bulk"
 )
 
 const defaultAdminURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
 func main() {
-	cfg := bench.Config{}
+	cfg := Config{}
 	flag.IntVar(&cfg.Customers, "customers", 10000, "customers to start a journey for, per measurement")
 	flag.IntVar(&cfg.Parallel, "parallel", bulk.DefaultParallel, "starts in flight at once (both measurements)")
 	flag.IntVar(&cfg.Rounds, "rounds", 2, "baseline/engine pairs, run alternately")
@@ -39,7 +38,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, cfg bench.Config, target float64) error {
+func run(ctx context.Context, cfg Config, target float64) error {
 	if cfg.Customers < 1 || cfg.Parallel < 1 || cfg.Rounds < 1 {
 		return errors.New("-customers, -parallel and -rounds must be positive")
 	}
@@ -69,19 +68,19 @@ func run(ctx context.Context, cfg bench.Config, target float64) error {
 	}
 	defer func() { _ = srv.Stop() }()
 
-	scratch, err := bench.NewScratch(ctx, adminURL)
+	scratch, err := NewScratch(ctx, adminURL)
 	if err != nil {
 		return err
 	}
 	defer scratch.Close()
 	loadStart := time.Now()
-	if err := bench.LoadCustomers(ctx, scratch.Pool, cfg.Customers); err != nil {
+	if err := LoadCustomers(ctx, scratch.Pool, cfg.Customers); err != nil {
 		return err
 	}
 	fmt.Printf("start benchmark: %d customers (loaded with COPY in %.2fs), parallel %d, %d rounds, Temporal dev server at %s\n",
 		cfg.Customers, time.Since(loadStart).Seconds(), cfg.Parallel, cfg.Rounds, srv.FrontendHostPort())
 
-	sum, err := bench.Run(ctx, os.Stdout, srv.Client(), scratch.Pool, cfg)
+	sum, err := Run(ctx, os.Stdout, srv.Client(), scratch.Pool, cfg)
 	if err != nil {
 		return err
 	}

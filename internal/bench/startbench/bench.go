@@ -1,7 +1,8 @@
-// Package bench measures how fast the starter starts journeys, next to a
-// bare Temporal baseline: the same number of trivial workflows started with
-// the same client and parallelism against the same server in the same run.
-package bench
+package main
+
+// The measurements: how fast the starter starts journeys, next to a bare
+// Temporal baseline, the same number of trivial workflows started with the
+// same client and parallelism against the same server in the same run.
 
 import (
 	"context"
