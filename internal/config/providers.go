@@ -14,9 +14,8 @@ import (
 // Live is the configuration of live delivery and of the webhook server.
 // Its secrets are never logged: Live has a String method that redacts them.
 type Live struct {
-	HTTPAddr          string
-	PublicURL         string
-	UnsubscribeSecret string
+	HTTPAddr  string
+	PublicURL string
 
 	SendGridAPIKey     string
 	SendGridBaseURL    string
@@ -53,7 +52,6 @@ func loadLive(live bool) (Live, error) {
 	l := Live{
 		HTTPAddr:            env("OUTREACH_HTTP_ADDR"),
 		PublicURL:           strings.TrimRight(env("OUTREACH_PUBLIC_URL"), "/"),
-		UnsubscribeSecret:   env("OUTREACH_UNSUBSCRIBE_SECRET"),
 		SendGridAPIKey:      env("SENDGRID_API_KEY"),
 		SendGridBaseURL:     env("SENDGRID_BASE_URL"),
 		SendGridFrom:        env("SENDGRID_FROM_EMAIL"),
@@ -88,12 +86,11 @@ func loadLive(live bool) (Live, error) {
 			errs = append(errs, fmt.Errorf("%s: %q is not an http(s) URL", u.name, u.v))
 		}
 	}
-	if l.UnsubscribeSecret != "" && len(l.UnsubscribeSecret) < 16 {
-		errs = append(errs, errors.New("OUTREACH_UNSUBSCRIBE_SECRET: must be at least 16 bytes"))
-	}
 	if live {
+		// Promotional email carries the preference center's one-click
+		// unsubscribe link, so live mode needs the link secret too.
 		for _, r := range []struct{ name, v string }{
-			{"OUTREACH_PUBLIC_URL", l.PublicURL}, {"OUTREACH_UNSUBSCRIBE_SECRET", l.UnsubscribeSecret},
+			{"OUTREACH_PUBLIC_URL", l.PublicURL}, {"OUTREACH_LINK_SECRET", env("OUTREACH_LINK_SECRET")},
 			{"SENDGRID_API_KEY", l.SendGridAPIKey}, {"SENDGRID_FROM_EMAIL", l.SendGridFrom},
 			{"TWILIO_ACCOUNT_SID", l.TwilioAccountSID}, {"TWILIO_AUTH_TOKEN", l.TwilioAuthToken},
 			{"TWILIO_FROM_NUMBER", l.TwilioFrom},

@@ -20,7 +20,7 @@ func liveEnv(t *testing.T) {
 	require.NoError(t, err)
 	for k, v := range map[string]string{
 		"OUTREACH_DELIVERY_MODE": "live", "OUTREACH_PUBLIC_URL": "https://hooks.shop.example/",
-		"OUTREACH_UNSUBSCRIBE_SECRET": "s3cret-unsubscribe-key", "OUTREACH_HTTP_ADDR": ":8081",
+		"OUTREACH_LINK_SECRET": "s3cret-link-key-of-32-bytes-or-more", "OUTREACH_HTTP_ADDR": ":8081",
 		"SENDGRID_API_KEY": "SG.supersecret", "SENDGRID_FROM_EMAIL": "hello@shop.example",
 		"SENDGRID_WEBHOOK_PUBLIC_KEY": base64.StdEncoding.EncodeToString(der),
 		"TWILIO_ACCOUNT_SID":          "AC123", "TWILIO_AUTH_TOKEN": "twiliosecret", "TWILIO_FROM_NUMBER": "+14155550100",
@@ -39,7 +39,7 @@ func TestLiveModeLoadsProvidersAndNeverShowsSecrets(t *testing.T) {
 	require.Equal(t, "https://api.sendgrid.com", c.Live.SendGridBaseURL)
 	require.NotNil(t, c.Live.SendGridWebhookKey)
 	shown := c.Live.String()
-	for _, secret := range []string{"SG.supersecret", "twiliosecret", "postalsecret", "s3cret-unsubscribe-key"} {
+	for _, secret := range []string{"SG.supersecret", "twiliosecret", "postalsecret", "s3cret-link-key"} {
 		require.NotContains(t, shown, secret)
 	}
 }
@@ -50,9 +50,11 @@ func TestLiveModeNamesEveryMissingCredential(t *testing.T) {
 	t.Setenv("TWILIO_FROM_NUMBER", "")
 	t.Setenv("POSTAL_BASE_URL", "ftp://mail.example")
 	t.Setenv("SENDGRID_WEBHOOK_PUBLIC_KEY", "bm90IGEga2V5")
+	t.Setenv("OUTREACH_LINK_SECRET", "")
 	_, err := Load()
 	require.Error(t, err)
 	for _, want := range []string{"SENDGRID_API_KEY is required", "TWILIO_FROM_NUMBER is required",
+		"OUTREACH_LINK_SECRET is required",
 		"POSTAL_BASE_URL", "SENDGRID_WEBHOOK_PUBLIC_KEY: not a PKIX public key"} {
 		require.Contains(t, err.Error(), want)
 	}

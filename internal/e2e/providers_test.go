@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,10 +20,12 @@ import (
 	"github.com/outreach-engine/outreach/internal/channel/providertest"
 	"github.com/outreach-engine/outreach/internal/channel/sendgrid"
 	"github.com/outreach-engine/outreach/internal/channel/twilio"
+	"github.com/outreach-engine/outreach/internal/config"
 	"github.com/outreach-engine/outreach/internal/journey"
 	"github.com/outreach-engine/outreach/internal/ledger"
-	"github.com/outreach-engine/outreach/internal/optout"
+	"github.com/outreach-engine/outreach/internal/links"
 	"github.com/outreach-engine/outreach/internal/testenv"
+	"github.com/outreach-engine/outreach/internal/workerapp"
 )
 
 const (
@@ -28,15 +33,20 @@ const (
 	twilioToken = "authtoken0123456789"
 )
 
-// liveFakes starts a fake of every provider and the real senders pointed at them.
+// liveFakes starts a fake of every provider, the worker's public HTTP server
+// (the preference center) and the real senders pointed at them.
 type liveFakes struct {
 	sendgrid *providertest.SendGrid
 	twilio   *providertest.Twilio
 	postal   *providertest.Postal
 	senders  map[channel.Name]channel.Sender
+	// web is the worker's public HTTP server: one-click unsubscribe links
+	// in SendGrid's headers point at it.
+	web    *httptest.Server
+	footer *links.Footer
 }
 
-func startFakes(t *testing.T) *liveFakes {
+func startFakes(t *testing.T, pool *pgxpool.Pool) *liveFakes {
 	t.Helper()
 	f := &liveFakes{
 		sendgrid: providertest.NewSendGrid("SG.key"),
@@ -46,10 +56,17 @@ func startFakes(t *testing.T) *liveFakes {
 	t.Cleanup(f.sendgrid.Close)
 	t.Cleanup(f.twilio.Close)
 	t.Cleanup(f.postal.Close)
-	signer, err := optout.NewSigner("unsubscribe-secret-0123")
+	// The web is built as the worker builds it, on the address it will serve.
+	f.web = httptest.NewUnstartedServer(nil)
+	web, err := workerapp.NewWeb(config.Web{PublicURL: "http://" + f.web.Listener.Addr().String(),
+		LinkSecret: []byte("link-secret-0123456789"), LinkTTL: time.Hour, BrandName: "Shop"}, pool, nil, slog.Default())
 	require.NoError(t, err)
+	f.web.Config.Handler = web.Mux
+	f.web.Start()
+	t.Cleanup(f.web.Close)
+	f.footer = web.Footer
 	email, err := sendgrid.New(sendgrid.Config{APIKey: "SG.key", BaseURL: f.sendgrid.URL, From: "hello@shop.example",
-		UnsubscribeBase: "https://hooks.shop.example", Unsubscribe: signer})
+		Unsubscribe: web.Footer})
 	require.NoError(t, err)
 	tw := twilio.Config{AccountSID: twilioSID, AuthToken: twilioToken, From: "+14155550100", BaseURL: f.twilio.URL,
 		CallbackBase: "https://hooks.shop.example", Timeout: 5 * time.Second}
@@ -124,7 +141,7 @@ func TestDroppedConnectionSendsExactlyOnce(t *testing.T) {
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			f := startFakes(t)
+			f := startFakes(t, pool)
 			customerID := "c-drop-" + string(rune('a'+i))
 			seedCustomer(t, pool, customerID, allConsents())
 			acts := &activities.Activities{DB: pool, Senders: f.senders}
@@ -176,7 +193,7 @@ func TestDroppedConnectionSendsExactlyOnce(t *testing.T) {
 func TestRejectionIsRecordedAndNotRetried(t *testing.T) {
 	t.Parallel()
 	pool := testenv.Postgres(t)
-	f := startFakes(t)
+	f := startFakes(t, pool)
 	seedCustomer(t, pool, "c-reject", allConsents())
 	_, err := pool.Exec(context.Background(), `update customers set phone = '+15550001234' where id = 'c-reject'`)
 	require.NoError(t, err)
@@ -205,7 +222,7 @@ func TestRejectionIsRecordedAndNotRetried(t *testing.T) {
 func TestRateLimitRetriesAfterTheProvidersDelay(t *testing.T) {
 	t.Parallel()
 	pool := testenv.Postgres(t)
-	f := startFakes(t)
+	f := startFakes(t, pool)
 	acts := &activities.Activities{DB: pool, Senders: f.senders}
 	for _, tc := range []struct {
 		ch   channel.Name
@@ -239,4 +256,61 @@ func TestRateLimitRetriesAfterTheProvidersDelay(t *testing.T) {
 		require.Equal(t, ledger.Sent, res.Status)
 		require.Equal(t, 1, tc.sent())
 	}
+}
+
+// TestOneClickUnsubscribeFromSendGridHeaders plays a mailbox provider: it
+// reads List-Unsubscribe from the request SendGrid received for a
+// promotional email and POSTs to it with nothing but the RFC 8058 body.
+// The worker's public server unsubscribes the customer from promotional
+// email; receipts still flow, and carry no unsubscribe headers.
+func TestOneClickUnsubscribeFromSendGridHeaders(t *testing.T) {
+	t.Parallel()
+	pool := testenv.Postgres(t)
+	f := startFakes(t, pool)
+	seedCustomer(t, pool, "c-oneclick", allConsents())
+	acts := &activities.Activities{DB: pool, Senders: f.senders, Links: f.footer}
+	deliver := func(step string, intent channel.Intent) activities.DeliverResult {
+		t.Helper()
+		in := deliverInput("c-oneclick", channel.Email, intent)
+		in.Key.StepKey, in.StepID = step+"#1", step
+		res, err := deliverOnce(t, acts, in)
+		require.NoError(t, err)
+		return res
+	}
+
+	offer := deliver("spring-offer", channel.Promotional)
+	require.Equal(t, ledger.Sent, offer.Status)
+	mails := f.sendgrid.Mails()
+	require.Len(t, mails, 1)
+	headers, _ := mails[0]["headers"].(map[string]any)
+	require.Equal(t, "List-Unsubscribe=One-Click", headers["List-Unsubscribe-Post"])
+	link, _ := headers["List-Unsubscribe"].(string)
+	require.True(t, strings.HasPrefix(link, "<"+f.web.URL+"/u/") && strings.HasSuffix(link, ">"), "link %q", link)
+	link = strings.TrimSuffix(strings.TrimPrefix(link, "<"), ">")
+
+	res, err := http.Post(link, "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+
+	blocked := deliver("summer-offer", channel.Promotional)
+	require.Equal(t, ledger.Blocked, blocked.Status)
+	require.Equal(t, "suppression.email.promotional", blocked.Reason)
+	require.Len(t, f.sendgrid.Mails(), 1, "no further offer reached SendGrid")
+
+	receipt := deliver("order-receipt", channel.Transactional)
+	require.Equal(t, ledger.Sent, receipt.Status, "transactional email still flows")
+	mails = f.sendgrid.Mails()
+	require.Len(t, mails, 2)
+	require.NotContains(t, mails[1], "headers", "a receipt carries no unsubscribe headers")
+
+	// A link signed with another secret unsubscribes no one.
+	other, err := links.NewSigner([]byte("another-secret-0123456789"), nil)
+	require.NoError(t, err)
+	forged, err := other.Sign("c-oneclick", offer.TouchID)
+	require.NoError(t, err)
+	res, err = http.Post(f.web.URL+"/u/"+forged, "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusForbidden, res.StatusCode)
 }

@@ -74,7 +74,7 @@ func TestStopMidJourneySkipsEverySMS(t *testing.T) {
 	pool := testenv.Postgres(t)
 	c := testenv.Temporal(t)
 	ctx := context.Background()
-	f := startFakes(t)
+	f := startFakes(t, pool)
 	seedCustomer(t, pool, "c-stop", allConsents())
 	startWorkers(t, c, &activities.Activities{DB: pool, Senders: f.senders})
 
@@ -177,7 +177,7 @@ func TestJourneyRetryAfterDroppedConnectionSendsOnce(t *testing.T) {
 	pool := testenv.Postgres(t)
 	c := testenv.Temporal(t)
 	ctx := context.Background()
-	f := startFakes(t)
+	f := startFakes(t, pool)
 	seedCustomer(t, pool, "c-hangup", allConsents())
 	startWorkers(t, c, &activities.Activities{DB: pool, Senders: f.senders})
 
@@ -208,7 +208,7 @@ func TestRejectedTextInAJourney(t *testing.T) {
 	pool := testenv.Postgres(t)
 	c := testenv.Temporal(t)
 	ctx := context.Background()
-	f := startFakes(t)
+	f := startFakes(t, pool)
 	seedCustomer(t, pool, "c-badnum", allConsents())
 	_, err := pool.Exec(ctx, `update customers set phone = '+15550001234' where id = 'c-badnum'`)
 	require.NoError(t, err)

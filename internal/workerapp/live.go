@@ -1,6 +1,7 @@
 package workerapp
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 
@@ -12,20 +13,21 @@ import (
 	"github.com/outreach-engine/outreach/internal/channel/sendgrid"
 	"github.com/outreach-engine/outreach/internal/channel/twilio"
 	"github.com/outreach-engine/outreach/internal/config"
-	"github.com/outreach-engine/outreach/internal/optout"
+	"github.com/outreach-engine/outreach/internal/links"
 	"github.com/outreach-engine/outreach/internal/web/webhook"
 )
 
 // LiveSenders builds the provider senders of live delivery: SendGrid for
 // email, Twilio for SMS and voice, the print-and-mail house for mail.
-func LiveSenders(l config.Live) (map[channel.Name]channel.Sender, error) {
-	unsub, err := optout.NewSigner(l.UnsubscribeSecret)
-	if err != nil {
-		return nil, err
+// footer is the preference center's (see NewWeb): it gives promotional email
+// its one-click unsubscribe headers, so live delivery needs it.
+func LiveSenders(l config.Live, footer *links.Footer) (map[channel.Name]channel.Sender, error) {
+	if footer == nil {
+		return nil, errors.New("live delivery needs the preference center's unsubscribe links: set OUTREACH_LINK_SECRET and OUTREACH_PUBLIC_URL")
 	}
 	email, err := sendgrid.New(sendgrid.Config{
 		APIKey: l.SendGridAPIKey, BaseURL: l.SendGridBaseURL, From: l.SendGridFrom, FromName: l.SendGridFromName,
-		UnsubscribeBase: l.PublicURL, Unsubscribe: unsub, Sandbox: l.SendGridSandbox,
+		Unsubscribe: footer, Sandbox: l.SendGridSandbox,
 	})
 	if err != nil {
 		return nil, err
@@ -48,17 +50,9 @@ func LiveSenders(l config.Live) (map[channel.Name]channel.Sender, error) {
 }
 
 // WebhookHandler builds the provider webhook handler.
-func WebhookHandler(l config.Live, pool *pgxpool.Pool, c client.Client, logger *slog.Logger) (http.Handler, error) {
-	h := &webhook.Handler{
+func WebhookHandler(l config.Live, pool *pgxpool.Pool, c client.Client, logger *slog.Logger) http.Handler {
+	return &webhook.Handler{
 		DB: pool, Temporal: c, SendGridKey: l.SendGridWebhookKey, TwilioAuthToken: l.TwilioAuthToken,
 		PublicURL: l.PublicURL, Logger: logger,
 	}
-	if l.UnsubscribeSecret != "" {
-		s, err := optout.NewSigner(l.UnsubscribeSecret)
-		if err != nil {
-			return nil, err
-		}
-		h.Unsubscribe = s
-	}
-	return h, nil
 }

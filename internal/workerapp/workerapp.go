@@ -113,12 +113,21 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	defer flushMetrics()
 	defer c.Close()
 
+	// The web comes first: its footer gives live email its unsubscribe links.
+	webCfg, err := config.LoadWeb()
+	if err != nil {
+		return err
+	}
+	web, err := NewWeb(webCfg, pool, c, logger)
+	if err != nil {
+		return err
+	}
 	var senders map[channel.Name]channel.Sender
 	switch cfg.DeliveryMode {
 	case "sandbox":
 		senders = sandbox.Senders(pool)
 	case "live":
-		if senders, err = LiveSenders(cfg.Live); err != nil {
+		if senders, err = LiveSenders(cfg.Live, web.Footer); err != nil {
 			return err
 		}
 	default:
@@ -129,21 +138,9 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		return err
 	}
 	defer func() { _ = stopOps() }()
-	webCfg, err := config.LoadWeb()
-	if err != nil {
-		return err
-	}
-	web, err := NewWeb(webCfg, pool, c, logger)
-	if err != nil {
-		return err
-	}
 	if cfg.DeliveryMode == "live" {
 		// Provider webhooks share the one public HTTP server.
-		h, err := WebhookHandler(cfg.Live, pool, c, logger)
-		if err != nil {
-			return err
-		}
-		web.Mux.Handle("/webhooks/", h)
+		web.Mux.Handle("/webhooks/", WebhookHandler(cfg.Live, pool, c, logger))
 	}
 	acts := &activities.Activities{DB: pool, Senders: senders, Throttle: policy, Metrics: metrics}
 	if web.Footer != nil {

@@ -1,7 +1,8 @@
 // Package sendgrid delivers email through SendGrid's v3 mail/send API with
 // the official Go library. Every message carries the touch, customer and
 // journey ids in custom_args (so events come back to the ledger), the intent
-// as a category, and one-click unsubscribe headers (RFC 8058).
+// as a category, and promotional email carries the one-click unsubscribe
+// headers (RFC 8058) of the preference center.
 package sendgrid
 
 import (
@@ -19,7 +20,6 @@ import (
 	"github.com/sendgrid/sendgrid-go/helpers/mail"
 
 	"github.com/outreach-engine/outreach/internal/channel"
-	"github.com/outreach-engine/outreach/internal/optout"
 )
 
 // DefaultBaseURL is SendGrid's API host.
@@ -32,6 +32,12 @@ const (
 	ArgWorkflowID = "workflow_id"
 )
 
+// Unsubscriber gives a promotional email its one-click unsubscribe headers
+// (List-Unsubscribe and List-Unsubscribe-Post); links.Footer is one.
+type Unsubscriber interface {
+	UnsubscribeHeaders(customerID string, touchID int64) (map[string]string, error)
+}
+
 // Config configures the sender.
 type Config struct {
 	APIKey string
@@ -39,10 +45,9 @@ type Config struct {
 	BaseURL  string
 	From     string
 	FromName string
-	// UnsubscribeBase is the public base URL of the unsubscribe endpoint;
-	// links are UnsubscribeBase + "/u/" + token.
-	UnsubscribeBase string
-	Unsubscribe     optout.Signer
+	// Unsubscribe gives promotional email its one-click unsubscribe
+	// headers; transactional and caring email carries none.
+	Unsubscribe Unsubscriber
 	// Sandbox sets mail_settings.sandbox_mode: SendGrid validates the
 	// request and accepts it without delivering.
 	Sandbox bool
@@ -62,27 +67,23 @@ func New(cfg Config) (*Sender, error) {
 		return nil, errors.New("sendgrid: API key is required")
 	case cfg.From == "":
 		return nil, errors.New("sendgrid: from address is required")
-	case cfg.UnsubscribeBase == "":
-		return nil, errors.New("sendgrid: unsubscribe base URL is required")
+	case cfg.Unsubscribe == nil:
+		return nil, errors.New("sendgrid: one-click unsubscribe links are required (preference center link secret and public URL)")
 	}
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = DefaultBaseURL
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	cfg.UnsubscribeBase = strings.TrimRight(cfg.UnsubscribeBase, "/")
 	if cfg.HTTP == nil {
 		cfg.HTTP = &http.Client{Timeout: 20 * time.Second}
 	}
 	return &Sender{cfg: cfg}, nil
 }
 
-// UnsubscribeURL is the one-click unsubscribe link of a touch.
-func (s *Sender) UnsubscribeURL(customerID string, touchID int64) string {
-	return s.cfg.UnsubscribeBase + "/u/" + s.cfg.Unsubscribe.Token(customerID, touchID)
-}
-
-// Build returns the v3 mail/send body of a message.
-func (s *Sender) Build(msg channel.Message) *mail.SGMailV3 {
+// Build returns the v3 mail/send body of a message. A promotional message
+// whose unsubscribe link cannot be made (no customer) is refused: bulk mail
+// never leaves without a way out.
+func (s *Sender) Build(msg channel.Message) (*mail.SGMailV3, error) {
 	m := mail.NewV3Mail()
 	m.SetFrom(mail.NewEmail(s.cfg.FromName, s.cfg.From))
 	m.Subject = msg.Subject
@@ -96,12 +97,21 @@ func (s *Sender) Build(msg channel.Message) *mail.SGMailV3 {
 		m.SetCustomArg(ArgWorkflowID, msg.WorkflowID)
 	}
 	m.AddCategories("outreach", string(msg.Intent))
-	m.SetHeader("List-Unsubscribe", "<"+s.UnsubscribeURL(msg.CustomerID, msg.TouchID)+">")
-	m.SetHeader("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+	if msg.Intent == channel.Promotional {
+		h, err := s.cfg.Unsubscribe.UnsubscribeHeaders(msg.CustomerID, msg.TouchID)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range []string{"List-Unsubscribe", "List-Unsubscribe-Post"} {
+			if h[k] != "" {
+				m.SetHeader(k, h[k])
+			}
+		}
+	}
 	if s.cfg.Sandbox {
 		m.SetMailSettings(mail.NewMailSettings().SetSandboxMode(mail.NewSetting(true)))
 	}
-	return m
+	return m, nil
 }
 
 // Send posts the message to mail/send. SendGrid answers 202 with the
@@ -115,9 +125,14 @@ func (s *Sender) Send(ctx context.Context, msg channel.Message) (channel.Receipt
 		return channel.Receipt{}, &channel.ProviderError{Provider: "sendgrid", Kind: channel.Rejected,
 			Reason: "email.invalid_address"}
 	}
+	m, err := s.Build(msg)
+	if err != nil {
+		return channel.Receipt{}, &channel.ProviderError{Provider: "sendgrid", Kind: channel.Rejected,
+			Reason: "email.no_unsubscribe_link", Detail: err.Error()}
+	}
 	req := sg.GetRequest(s.cfg.APIKey, "/v3/mail/send", s.cfg.BaseURL)
 	req.Method = rest.Post
-	req.Body = mail.GetRequestBody(s.Build(msg))
+	req.Body = mail.GetRequestBody(m)
 	req.Headers["Content-Type"] = "application/json"
 	client := rest.Client{HTTPClient: s.cfg.HTTP}
 	res, err := client.SendWithContext(ctx, req)

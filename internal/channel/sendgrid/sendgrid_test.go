@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,19 +16,49 @@ import (
 
 	"github.com/outreach-engine/outreach/internal/channel"
 	"github.com/outreach-engine/outreach/internal/channel/sendgrid"
-	"github.com/outreach-engine/outreach/internal/optout"
+	"github.com/outreach-engine/outreach/internal/links"
 )
+
+func newSigner(t *testing.T) *links.Signer {
+	t.Helper()
+	signer, err := links.NewSigner([]byte("link-secret-0123456789"), nil)
+	require.NoError(t, err)
+	return signer
+}
 
 func newSender(t *testing.T, base string, sandbox bool) *sendgrid.Sender {
 	t.Helper()
-	signer, err := optout.NewSigner("unsubscribe-secret-0123")
-	require.NoError(t, err)
 	s, err := sendgrid.New(sendgrid.Config{
 		APIKey: "SG.test-key", BaseURL: base, From: "hello@shop.example", FromName: "Shop",
-		UnsubscribeBase: "https://hooks.shop.example/", Unsubscribe: signer, Sandbox: sandbox,
+		Unsubscribe: &links.Footer{Signer: newSigner(t), BaseURL: "https://prefs.shop.example/"}, Sandbox: sandbox,
 	})
 	require.NoError(t, err)
 	return s
+}
+
+// capture is a SendGrid endpoint that keeps the JSON bodies it accepts.
+func capture(t *testing.T) (*httptest.Server, func() []map[string]any) {
+	t.Helper()
+	var mu sync.Mutex
+	var got []map[string]any
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m map[string]any
+		body, _ := io.ReadAll(r.Body)
+		if json.Unmarshal(body, &m) != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		got = append(got, m)
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, func() []map[string]any {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]map[string]any(nil), got...)
+	}
 }
 
 var msg = channel.Message{
@@ -65,11 +97,56 @@ func TestSendSpeaksMailSendV3(t *testing.T) {
 	require.Equal(t, map[string]any{"touch_id": "42", "customer_id": "c-1", "workflow_id": "journey:spring:c-1"}, got["custom_args"])
 	require.ElementsMatch(t, []any{"outreach", "promotional"}, got["categories"])
 	headers := got["headers"].(map[string]any)
-	require.Equal(t, "<"+s.UnsubscribeURL("c-1", 42)+">", headers["List-Unsubscribe"])
-	require.Regexp(t, `^<https://hooks\.shop\.example/u/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+>$`, headers["List-Unsubscribe"])
+	require.Regexp(t, `^<https://prefs\.shop\.example/u/[A-Za-z0-9_-]+>$`, headers["List-Unsubscribe"])
+	token := strings.TrimSuffix(strings.TrimPrefix(headers["List-Unsubscribe"].(string), "<https://prefs.shop.example/u/"), ">")
+	claims, err := newSigner(t).Verify(token)
+	require.NoError(t, err, "the link is signed by the preference center's secret")
+	require.Equal(t, "c-1", claims.CustomerID)
+	require.Equal(t, int64(42), claims.TouchID)
 	require.Equal(t, "List-Unsubscribe=One-Click", headers["List-Unsubscribe-Post"])
 	require.Equal(t, map[string]any{"sandbox_mode": map[string]any{"enable": true}}, got["mail_settings"])
 	require.Equal(t, []any{map[string]any{"type": "text/plain", "value": "Hi Ada"}}, got["content"])
+}
+
+// TestOnlyPromotionalEmailCarriesUnsubscribeHeaders: RFC 8058 one-click
+// unsubscribe is for bulk mail; a receipt or a caring message has no list to
+// leave and carries no List-Unsubscribe headers.
+func TestOnlyPromotionalEmailCarriesUnsubscribeHeaders(t *testing.T) {
+	t.Parallel()
+	srv, mails := capture(t)
+	s := newSender(t, srv.URL, false)
+	for _, intent := range []channel.Intent{channel.Transactional, channel.Caring, channel.Promotional} {
+		m := msg
+		m.Intent = intent
+		_, err := s.Send(context.Background(), m)
+		require.NoError(t, err, intent)
+	}
+	got := mails()
+	require.Len(t, got, 3)
+	for _, m := range got[:2] {
+		require.NotContains(t, m, "headers", "%v mail has no unsubscribe headers", m["categories"])
+	}
+	require.Contains(t, got[2]["headers"], "List-Unsubscribe")
+	require.Contains(t, got[2]["headers"], "List-Unsubscribe-Post")
+}
+
+// TestPromotionalEmailWithoutUnsubscribeLinkIsRefused: a promotional email
+// whose link cannot be signed (no customer) never leaves, and the refusal is
+// final rather than retried.
+func TestPromotionalEmailWithoutUnsubscribeLinkIsRefused(t *testing.T) {
+	t.Parallel()
+	srv, mails := capture(t)
+	m := msg
+	m.CustomerID = ""
+	_, err := newSender(t, srv.URL, false).Send(context.Background(), m)
+	pe, ok := channel.AsProviderError(err)
+	require.True(t, ok, "%v", err)
+	require.Equal(t, channel.Rejected, pe.Kind)
+	require.Equal(t, "email.no_unsubscribe_link", pe.Reason)
+	require.Empty(t, mails())
+
+	_, err = sendgrid.New(sendgrid.Config{APIKey: "SG.k", From: "hello@shop.example"})
+	require.ErrorContains(t, err, "unsubscribe")
 }
 
 func TestSendClassifiesErrors(t *testing.T) {

@@ -1,8 +1,8 @@
 // Package webhook is the HTTP side of the providers: SendGrid's Event
-// Webhook, Twilio's status callbacks and inbound SMS, and the one-click
-// unsubscribe links in every email. Every request is authenticated (ECDSA,
-// X-Twilio-Signature or an HMAC token) before anything is read into the
-// database; every event is stored once by the provider's event key.
+// Webhook, Twilio's status callbacks and inbound SMS. Every request is
+// authenticated (ECDSA or X-Twilio-Signature) before anything is read into
+// the database; every event is stored once by the provider's event key.
+// One-click unsubscribe links are the preference center's (internal/web/prefs).
 //
 // Opt-outs (bounce, spam report, unsubscribe, SMS STOP) withdraw consent on
 // their channel at once; engagement (delivered, opened, clicked, replied)
@@ -29,7 +29,6 @@ import (
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/outreach-engine/outreach/internal/channel"
-	"github.com/outreach-engine/outreach/internal/optout"
 	"github.com/outreach-engine/outreach/workflows"
 )
 
@@ -38,7 +37,6 @@ const (
 	PathSendGrid      = "/webhooks/sendgrid"
 	PathTwilioStatus  = "/webhooks/twilio/status"
 	PathTwilioInbound = "/webhooks/twilio/inbound"
-	PathUnsubscribe   = "/u/"
 )
 
 // DefaultMaxAge is how old a signed SendGrid timestamp may be.
@@ -59,8 +57,7 @@ type Handler struct {
 	TwilioAuthToken string
 	// PublicURL is the scheme and host Twilio calls (signatures cover the
 	// full URL as Twilio saw it), e.g. https://hooks.example.com.
-	PublicURL   string
-	Unsubscribe optout.Signer
+	PublicURL string
 	// MaxAge bounds the age of a signed SendGrid request (DefaultMaxAge).
 	MaxAge time.Duration
 	Now    func() time.Time
@@ -78,8 +75,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.twilioStatus(w, r)
 	case r.URL.Path == PathTwilioInbound && r.Method == http.MethodPost:
 		h.twilioInbound(w, r)
-	case strings.HasPrefix(r.URL.Path, PathUnsubscribe):
-		h.unsubscribe(w, r)
 	default:
 		http.NotFound(w, r)
 	}
@@ -407,44 +402,4 @@ func (h *Handler) inbound(ctx context.Context, in Inbound, kw Keyword, customerI
 	}
 	e.TouchID = t.ID
 	return h.apply(ctx, e, false, workflows.EventReplied, "")
-}
-
-// unsubscribe serves one-click unsubscribe links. A POST (RFC 8058, sent by
-// mail clients, or the button on the page) withdraws email consent; a GET
-// only shows the button, because link scanners follow GETs.
-func (h *Handler) unsubscribe(w http.ResponseWriter, r *http.Request) {
-	token := strings.TrimPrefix(r.URL.Path, PathUnsubscribe)
-	customerID, touchID, err := h.Unsubscribe.Verify(token)
-	if err != nil {
-		http.Error(w, "this unsubscribe link is not valid", http.StatusForbidden)
-		return
-	}
-	switch r.Method {
-	case http.MethodGet:
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = fmt.Fprintf(w, `<!doctype html><title>Unsubscribe</title><form method="post"><p>Stop receiving these emails?</p>`+
-			`<button name="List-Unsubscribe" value="One-Click">Unsubscribe</button></form>`)
-		return
-	case http.MethodPost:
-	default:
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	ctx := r.Context()
-	t, err := loadTouch(ctx, h.DB, touchID)
-	if errors.Is(err, errNoTouch) || (err == nil && t.CustomerID != customerID) {
-		http.Error(w, "this unsubscribe link is not valid", http.StatusForbidden)
-		return
-	}
-	if err != nil {
-		h.fail(w, "unsubscribe", err)
-		return
-	}
-	if err := h.apply(ctx, Event{Provider: "outreach", Key: "unsubscribe:" + strconv.FormatInt(touchID, 10),
-		Kind: "unsubscribe", TouchID: touchID, OccurredAt: h.now()}, true, workflows.EventUnsubscribed, ""); err != nil {
-		h.fail(w, "unsubscribe", err)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, _ = io.WriteString(w, `<!doctype html><title>Unsubscribed</title><p>You will not receive these emails any more.</p>`)
 }

@@ -28,7 +28,6 @@ import (
 	"github.com/outreach-engine/outreach/internal/channel"
 	"github.com/outreach-engine/outreach/internal/customer"
 	"github.com/outreach-engine/outreach/internal/ledger"
-	"github.com/outreach-engine/outreach/internal/optout"
 	"github.com/outreach-engine/outreach/internal/testenv"
 	"github.com/outreach-engine/outreach/internal/web/webhook"
 	"github.com/outreach-engine/outreach/workflows"
@@ -70,7 +69,6 @@ type fixture struct {
 	key     *ecdsa.PrivateKey
 	sig     *signals
 	srv     *httptest.Server
-	unsub   optout.Signer
 	now     time.Time
 	emailID int64
 	smsID   int64
@@ -81,11 +79,9 @@ func setup(t *testing.T) *fixture {
 	pool := testenv.Postgres(t)
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
-	unsub, err := optout.NewSigner("unsubscribe-secret-0123")
-	require.NoError(t, err)
-	f := &fixture{pool: pool, key: key, sig: &signals{gone: map[string]bool{}}, unsub: unsub, now: time.Now()}
+	f := &fixture{pool: pool, key: key, sig: &signals{gone: map[string]bool{}}, now: time.Now()}
 	h := &webhook.Handler{DB: pool, Temporal: f.sig, SendGridKey: &key.PublicKey, TwilioAuthToken: twilioToken,
-		PublicURL: publicURL, Unsubscribe: unsub, Now: func() time.Time { return f.now }}
+		PublicURL: publicURL, Now: func() time.Time { return f.now }}
 	f.srv = httptest.NewServer(h)
 	t.Cleanup(f.srv.Close)
 
@@ -340,36 +336,4 @@ func TestStartNeverGrantsConsentThatWasNotGiven(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	granted, _ := f.consent(t, channel.SMS)
 	require.False(t, granted)
-}
-
-func TestOneClickUnsubscribe(t *testing.T) {
-	t.Parallel()
-	f := setup(t)
-	link := f.srv.URL + "/u/" + f.unsub.Token("c-1", f.emailID)
-
-	res, err := http.Get(link)
-	require.NoError(t, err)
-	res.Body.Close()
-	require.Equal(t, http.StatusOK, res.StatusCode)
-	granted, _ := f.consent(t, channel.Email)
-	require.True(t, granted, "following the link (as scanners do) changes nothing")
-
-	forged := f.srv.URL + "/u/" + f.unsub.Token("c-2", f.emailID)
-	other, err := optout.NewSigner("a-different-secret-key")
-	require.NoError(t, err)
-	for _, bad := range []string{forged, f.srv.URL + "/u/" + other.Token("c-1", f.emailID), f.srv.URL + "/u/garbage"} {
-		res, err := http.Post(bad, "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
-		require.NoError(t, err)
-		res.Body.Close()
-		require.Equal(t, http.StatusForbidden, res.StatusCode, bad)
-	}
-
-	res, err = http.Post(link, "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
-	require.NoError(t, err)
-	res.Body.Close()
-	require.Equal(t, http.StatusOK, res.StatusCode)
-	granted, source := f.consent(t, channel.Email)
-	require.False(t, granted)
-	require.Equal(t, "webhook", source)
-	require.Equal(t, 1, f.events(t))
 }
