@@ -65,6 +65,7 @@ type Resume struct {
 	Steps      []StepOutcome     `json:"steps,omitempty"`
 	StepsTotal int               `json:"steps_total"`
 	Events     []Event           `json:"events,omitempty"`
+	Variant    string            `json:"variant,omitempty"`
 }
 
 // StepOutcome is what one step of a journey did.

@@ -143,7 +143,7 @@ func (j *journeyRun) continueAsNew(ctx workflow.Context, next string) error {
 	in := j.in
 	in.Resume = &Resume{
 		Step: next, Visits: j.visits, Results: j.results,
-		Steps: j.state.Steps, StepsTotal: j.state.StepsTotal, Events: j.events,
+		Steps: j.state.Steps, StepsTotal: j.state.StepsTotal, Events: j.events, Variant: j.variant,
 	}
 	j.logger.Info("continuing as new", "next_step", next, "steps", j.state.StepsTotal)
 	return workflow.NewContinueAsNewError(ctx, Journey, in)
@@ -245,6 +245,7 @@ func (j *journeyRun) step(ctx workflow.Context, idx int) (StepOutcome, error) {
 	case journey.StepSplit:
 		v := step.Variants[journey.PickVariant(j.in.CustomerID, def.Name, step)]
 		out.Result, out.Variant, out.Next = v.Name, v.Name, or(v.Goto)
+		j.variant = v.Name
 		return out, nil
 
 	case journey.StepHumanCall:

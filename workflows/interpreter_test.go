@@ -263,6 +263,7 @@ func TestSplitAssignsTheSameVariantEveryRun(t *testing.T) {
 			res := h.run(def, customer)
 			assert.Equal(t, want, res.Steps[0].Variant, "customer %s run %d", customer, run)
 			assert.Equal(t, []string{"offer-" + want + "/email"}, h.sentSteps())
+			assert.Equal(t, want, h.deliveries[0].Variant, "the touch carries its variant into the ledger")
 		}
 		seen[want] = true
 	}

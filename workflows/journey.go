@@ -72,6 +72,9 @@ type journeyRun struct {
 	events []Event
 	// exitEvent is the exit_on event that ended the journey, if any.
 	exitEvent EventKind
+	// variant is the variant the latest split assigned; every later touch
+	// carries it into the ledger, where reports compare variants.
+	variant string
 }
 
 func newJourneyRun(ctx workflow.Context, in JourneyInput) (*journeyRun, error) {
@@ -102,6 +105,7 @@ func newJourneyRun(ctx workflow.Context, in JourneyInput) (*journeyRun, error) {
 		if r.Results != nil {
 			j.results = r.Results
 		}
+		j.variant = r.Variant
 	}
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (JourneyState, error) {
 		return j.state, nil
@@ -164,6 +168,7 @@ func (j *journeyRun) send(ctx workflow.Context, step journey.Step) (StepOutcome,
 		Planned: ledger.Planned{
 			Key: key, Journey: j.in.Journey.Name, JourneyVersion: j.in.Journey.Version,
 			CustomerID: j.in.CustomerID, StepID: step.ID, Channel: step.Channel, Intent: step.Intent,
+			Variant: j.variant,
 		},
 		Template: j.in.Journey.Templates[step.Template],
 		MaxDefer: step.MaxDefer,

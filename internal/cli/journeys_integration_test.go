@@ -64,6 +64,12 @@ func TestSampleJourneysRunForEverySampleCustomer(t *testing.T) {
 		count(*) filter (where status = 'sent')
 		from touches`).Scan(&caringVoiceSent, &sent))
 	assert.Zero(t, caringVoiceSent, "a robot must not say it cares")
+	// The welcome series splits its customers: the touches after the split
+	// carry the variant, so reports can compare variants.
+	var variants int
+	require.NoError(t, app.pool.QueryRow(ctx, `select count(distinct variant) from touches
+		where journey = 'welcome-series' and variant is not null`).Scan(&variants))
+	assert.Equal(t, 2, variants, "both variants of the welcome series reached the ledger")
 	// Every eligible customer's wellness journey asked a person to call: a
 	// call task where a call is allowed, a blocked voice touch where not.
 	var tasks, refused int

@@ -53,6 +53,8 @@ type Planned struct {
 	StepID         string
 	Channel        channel.Name
 	Intent         channel.Intent
+	// Variant is the split variant the customer is in ("" outside splits).
+	Variant string `json:",omitempty"`
 }
 
 // Touch is one ledger row.
@@ -92,15 +94,15 @@ func scanTouch(row pgx.CollectableRow) (Touch, error) {
 func Reserve(ctx context.Context, db store.DB, p Planned) (Touch, error) {
 	rows, err := db.Query(ctx, `
 		insert into touches (workflow_id, entry_id, step_key, journey, journey_version, customer_id,
-		                     step_id, channel, intent, status)
-		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'reserved')
+		                     step_id, channel, intent, variant, status)
+		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, nullif($10, ''), 'reserved')
 		on conflict (workflow_id, entry_id, step_key)
 		do update set attempts = touches.attempts + 1, updated_at = now(),
 			-- a deferred touch asking again waits for a fresh decision
 			status = case when touches.status = 'deferred' then 'reserved' else touches.status end
 		returning `+touchColumns,
 		p.WorkflowID, p.EntryID, p.StepKey, p.Journey, p.JourneyVersion, p.CustomerID,
-		p.StepID, string(p.Channel), string(p.Intent))
+		p.StepID, string(p.Channel), string(p.Intent), p.Variant)
 	if err != nil {
 		return Touch{}, fmt.Errorf("reserve touch: %w", err)
 	}
