@@ -2,6 +2,7 @@ package config
 
 import (
 	"log/slog"
+	"os"
 	"testing"
 	"time"
 
@@ -35,5 +36,14 @@ func TestBadValuesAreNamed(t *testing.T) {
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), env)
 		})
+	}
+}
+
+// The README's configuration table lists every setting the engine reads.
+func TestReadmeListsEverySetting(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	for _, s := range Settings {
+		assert.Contains(t, string(readme), "| `"+s.Env+"` |", "README.md has no row for %s", s.Env)
 	}
 }
