@@ -296,7 +296,7 @@ func TestProviderRetryAfterIsHonoured(t *testing.T) {
 }
 
 // A channel's rate limit is the task queue's, enforced by the server for
-// every worker: at one email per second, four emails take three seconds or
+// every worker: at one email per second, four emails take two seconds or
 // more, even with two workers polling.
 func TestDeliveryRateLimitHoldsAcrossWorkers(t *testing.T) {
 	t.Parallel()
@@ -344,7 +344,9 @@ func TestDeliveryRateLimitHoldsAcrossWorkers(t *testing.T) {
 		sent = append(sent, *r.SentAt)
 	}
 	sortTimes(sent)
-	assert.GreaterOrEqual(t, sent[3].Sub(sent[0]), 2500*time.Millisecond, "four sends at one per second: %v", sent)
+	// The server's limiter lets a burst of up to two through at once; the
+	// rest wait a second each. Without the limit all four go within ~100ms.
+	assert.GreaterOrEqual(t, sent[3].Sub(sent[0]), 1500*time.Millisecond, "four sends at one per second: %v", sent)
 }
 
 func statuses(rows []ledger.Touch) map[string]int {
