@@ -138,9 +138,16 @@ func whyLine(e policydb.Explained) string {
 	planned := route(e.PlannedChannel, e.PlannedSurface)
 	final := route(e.FinalChannel, e.FinalSurface)
 	because := fmt.Sprintf("rule %s: %s", e.RuleID, e.Reason)
+	heldBack := e.Outcome != policy.Block && e.LedgerReason != "" && e.LedgerReason != e.RuleID
 	switch {
+	case e.Status == ledger.Blocked && heldBack:
+		return fmt.Sprintf("not sent: the %s passed every rule of respect, but the customer's own choice holds it back; rule %s", final, e.LedgerReason)
 	case e.Status == ledger.Blocked:
 		return fmt.Sprintf("not sent, the %s was blocked; %s", planned, because)
+	case e.Status == ledger.Expired && heldBack:
+		return fmt.Sprintf("not sent: the %s passed every rule of respect, but the throttle held it back until the step's deadline passed; rule %s", final, e.LedgerReason)
+	case e.Status == ledger.Deferred && heldBack:
+		return fmt.Sprintf("waiting: the %s passed every rule of respect and the throttle deferred it; rule %s", final, e.LedgerReason)
 	case e.Outcome == policy.Change && e.Status == ledger.Sent:
 		return fmt.Sprintf("sent as %s instead of the planned %s; %s", final, planned, because)
 	case e.Status == ledger.Sent:

@@ -98,6 +98,10 @@ type Explained struct {
 	PlannedSurface policy.Surface `json:"planned_surface,omitempty"`
 	FinalChannel   channel.Name   `json:"final_channel"`
 	FinalSurface   policy.Surface `json:"final_surface,omitempty"`
+	// LedgerReason is the rule the ledger holds for the touch: the
+	// throttle's or the customer's own choice when they held back a touch
+	// the rules of respect allowed.
+	LedgerReason string `json:"ledger_reason,omitempty"`
 }
 
 // Explain lists a customer's touches, oldest first, each with its decision.
@@ -108,7 +112,7 @@ func Explain(ctx context.Context, db store.DB, customerID string) ([]Explained, 
 		select t.id, t.created_at, t.journey, t.step_id, t.status, t.intent,
 		       coalesce(d.outcome, ''), coalesce(d.rule_id, t.reason), coalesce(d.reason, ''),
 		       coalesce(d.planned_channel, t.channel), coalesce(d.planned_surface, ''),
-		       t.channel, coalesce(d.final_surface, '')
+		       t.channel, coalesce(d.final_surface, ''), t.reason
 		from touches t left join decisions d on d.touch_id = t.id
 		where t.customer_id = $1 order by t.created_at, t.id`, customerID)
 	if err != nil {
@@ -117,7 +121,7 @@ func Explain(ctx context.Context, db store.DB, customerID string) ([]Explained, 
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Explained, error) {
 		var e Explained
 		err := row.Scan(&e.TouchID, &e.At, &e.Journey, &e.StepID, &e.Status, &e.Intent, &e.Outcome,
-			&e.RuleID, &e.Reason, &e.PlannedChannel, &e.PlannedSurface, &e.FinalChannel, &e.FinalSurface)
+			&e.RuleID, &e.Reason, &e.PlannedChannel, &e.PlannedSurface, &e.FinalChannel, &e.FinalSurface, &e.LedgerReason)
 		return e, err
 	})
 }
