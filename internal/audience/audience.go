@@ -63,15 +63,24 @@ func All(ctx context.Context, db store.DB) (Audience, error) {
 	return Audience{Source: "all customers", IDs: ids}, nil
 }
 
+// erased stands for the account type of a customer erased at their request:
+// like a non-customer account, they never enter a journey.
+const erased = "erased"
+
+const accountOrErased = `case when erased_at is not null then 'erased' else account_type end`
+
 // One is a single customer; an unknown id or a non-customer account is an error.
 func One(ctx context.Context, db store.DB, id string) (Audience, error) {
 	var acct string
-	err := db.QueryRow(ctx, `select account_type from customers where id = $1`, id).Scan(&acct)
+	err := db.QueryRow(ctx, `select `+accountOrErased+` from customers where id = $1`, id).Scan(&acct)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Audience{}, fmt.Errorf("%w: %s", customer.ErrNotFound, id)
 	}
 	if err != nil {
 		return Audience{}, err
+	}
+	if acct == erased {
+		return Audience{}, fmt.Errorf("%s was erased at the customer's request: it never enters a journey", id)
 	}
 	if acct != string(customer.AccountCustomer) {
 		return Audience{}, fmt.Errorf("%s is not a customer (account type %s): only customers enter journeys", id, acct)
@@ -127,7 +136,7 @@ func FromList(ctx context.Context, db store.DB, name string, r io.Reader) (Audie
 	for i, e := range entries {
 		ids[i] = e.ID
 	}
-	rows, err := db.Query(ctx, `select id, account_type from customers where id = any($1)`, ids)
+	rows, err := db.Query(ctx, `select id, `+accountOrErased+` from customers where id = any($1)`, ids)
 	if err != nil {
 		return Audience{}, err
 	}
@@ -141,6 +150,8 @@ func FromList(ctx context.Context, db store.DB, name string, r io.Reader) (Audie
 		switch acct, ok := types[e.ID]; {
 		case !ok:
 			problems = append(problems, Problem{e.Line, e.ID, "no such customer"})
+		case acct == erased:
+			problems = append(problems, Problem{e.Line, e.ID, "erased at the customer's request: left out"})
 		case acct != string(customer.AccountCustomer):
 			problems = append(problems, Problem{e.Line, e.ID, acct + " account, not a customer: left out"})
 		default:

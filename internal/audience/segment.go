@@ -445,7 +445,7 @@ func (s Segment) Compile(params map[string]any, now time.Time) (Query, error) {
 		}
 		return v
 	}
-	conds := []string{"c.account_type = 'customer'"}
+	conds := []string{"c.account_type = 'customer'", "c.erased_at is null"}
 	for _, p := range s.Where {
 		switch {
 		case p.Consent != nil:

@@ -120,9 +120,10 @@ func Get(ctx context.Context, db store.DB, id string) (Customer, error) {
 
 // JourneyEligibleIDs lists the ids of real customers, in id order. Internal,
 // subsidiary and affiliate accounts are never returned: they are not
-// customers and never enter a journey.
+// customers and never enter a journey; nor are customers erased at their
+// own request.
 func JourneyEligibleIDs(ctx context.Context, db store.DB) ([]string, error) {
-	rows, err := db.Query(ctx, `select id from customers where account_type = 'customer' order by id`)
+	rows, err := db.Query(ctx, `select id from customers where account_type = 'customer' and erased_at is null order by id`)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/serviceerror"
 
+	"github.com/outreach-engine/outreach/internal/audience"
 	"github.com/outreach-engine/outreach/internal/channel"
 	"github.com/outreach-engine/outreach/internal/customer"
 	"github.com/outreach-engine/outreach/internal/ledger"
@@ -212,6 +213,13 @@ func TestEraseLeavesNoPersonalData(t *testing.T) {
 	assert.ErrorContains(t, err, "erased", "no new preferences for an erased customer")
 	_, err = prefs.Erase(ctx, pool, &c, "c-erase", prefs.SourceErasure)
 	require.NoError(t, err, "erasing twice is harmless")
+
+	eligible, err := customer.JourneyEligibleIDs(ctx, pool)
+	require.NoError(t, err)
+	assert.Contains(t, eligible, "c-other")
+	assert.NotContains(t, eligible, "c-erase", "an erased customer never enters a journey again")
+	_, err = audience.One(ctx, pool, "c-erase")
+	assert.ErrorContains(t, err, "erased at the customer's request")
 }
 
 // BenchmarkGuard measures the preference check every touch pays: a
