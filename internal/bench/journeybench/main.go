@@ -7,7 +7,7 @@
 // printed. It then measures the worker's peak RSS with many journeys waiting
 // on timers, using the real worker binary as a separate process.
 //
-//	go run ./internal/bench/journeybench -journeys 300 -rounds 3 -waiting 10000
+//	go run ./internal/bench/journeybench -journeys 200 -rounds 5 -waiting 10000
 package main
 
 import (
@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,18 +50,31 @@ import (
 
 func main() {
 	var (
-		n         = flag.Int("journeys", 300, "journeys per round")
-		rounds    = flag.Int("rounds", 3, "rounds of each side")
+		n         = flag.Int("journeys", 200, "journeys per round")
+		rounds    = flag.Int("rounds", 5, "rounds of each side")
 		sends     = flag.Int("sends", 3, "send steps per journey (and no-op activities per baseline run)")
 		waiting   = flag.Int("waiting", 10000, "journeys left waiting on a timer for the memory figure (0 skips it)")
 		parallel  = flag.Int("parallel", 32, "concurrent workflow starts")
 		cli       = flag.String("temporal-cli", envOr("OUTREACH_TEMPORAL_CLI", ".tools/bin/temporal"), "pinned Temporal CLI binary")
 		pgURL     = flag.String("pg", envOr("OUTREACH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "Postgres admin URL")
 		workerBin = flag.String("worker-bin", "bin/worker", "worker binary for the memory figure")
+		cpuProf   = flag.String("cpuprofile", "", "write a CPU profile of the benchmark process (engine and baseline workers) to this file")
 		cache     = flag.Int("cache", 1000, "workflow cache size of both sides and of the worker binary (OUTREACH_WORKFLOW_CACHE_SIZE)")
 	)
 	flag.Parse()
+	if *cpuProf != "" {
+		f, err := os.Create(*cpuProf)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "journeybench: cpu profile:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(context.Background(), config{*n, *rounds, *sends, *waiting, *parallel, *cache, *cli, *pgURL, *workerBin}); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "journeybench:", err)
 		os.Exit(1)
 	}
