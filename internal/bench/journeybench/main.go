@@ -7,7 +7,7 @@
 // printed. It then measures the worker's peak RSS with many journeys waiting
 // on timers, using the real worker binary as a separate process.
 //
-//	go run ./internal/bench/journeybench -journeys 200 -rounds 5 -waiting 10000
+//	go run ./internal/bench/journeybench -journeys 150 -rounds 5 -waiting 10000
 package main
 
 import (
@@ -50,7 +50,7 @@ import (
 
 func main() {
 	var (
-		n         = flag.Int("journeys", 200, "journeys per round")
+		n         = flag.Int("journeys", 150, "journeys per round")
 		rounds    = flag.Int("rounds", 5, "rounds of each side")
 		sends     = flag.Int("sends", 3, "send steps per journey (and no-op activities per baseline run)")
 		waiting   = flag.Int("waiting", 10000, "journeys left waiting on a timer for the memory figure (0 skips it)")
@@ -175,14 +175,19 @@ func run(ctx context.Context, cfg config) error {
 	if want := cfg.journeys * cfg.rounds * cfg.sends; sent != want {
 		return fmt.Errorf("the ledger has %d sent touches, want %d", sent, want)
 	}
-	hist, err := meanHistoryLength(ctx, c, def.Name, 0, min(cfg.journeys, 50))
+	sample := min(cfg.journeys, 50)
+	hist, err := meanHistoryLength(ctx, c, sample, func(i int) string { return workflows.WorkflowID(def.Name, customerID(i)) })
+	if err != nil {
+		return err
+	}
+	baseHist, err := meanHistoryLength(ctx, c, sample, func(i int) string { return fmt.Sprintf("baseline:0:%d", i) })
 	if err != nil {
 		return err
 	}
 	b, e := median(baseRates), median(engRates)
 	fmt.Printf("end-to-end: baseline %.1f journeys/s, engine %.1f journeys/s = %.1f touches/s, ratio %.2f (median of %d rounds)\n",
 		b, e, e*float64(cfg.sends), e/b, cfg.rounds)
-	fmt.Printf("history: %.1f events per journey of %d sends (mean of %d)\n", hist, cfg.sends, min(cfg.journeys, 50))
+	fmt.Printf("history: %.1f events per journey of %d sends, %.1f per baseline run (mean of %d)\n", hist, cfg.sends, baseHist, sample)
 	engine.Stop()
 
 	if cfg.waiting > 0 {
@@ -261,10 +266,11 @@ func measure(ctx context.Context, c client.Client, n, parallel int, start func(i
 	return float64(n) / time.Since(began).Seconds(), nil
 }
 
-func meanHistoryLength(ctx context.Context, c client.Client, name string, from, n int) (float64, error) {
+// meanHistoryLength is the mean history length of the n runs named by id(0..n-1).
+func meanHistoryLength(ctx context.Context, c client.Client, n int, id func(int) string) (float64, error) {
 	total := 0
-	for i := from; i < from+n; i++ {
-		d, err := c.DescribeWorkflowExecution(ctx, workflows.WorkflowID(name, customerID(i)), "")
+	for i := 0; i < n; i++ {
+		d, err := c.DescribeWorkflowExecution(ctx, id(i), "")
 		if err != nil {
 			return 0, err
 		}
