@@ -31,6 +31,9 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
@@ -64,6 +67,7 @@ type config struct {
 	minKill, maxKill time.Duration
 	timeout          time.Duration
 	cli, pgURL, bin  string
+	latency          time.Duration
 	keepLogs         bool
 }
 
@@ -77,6 +81,7 @@ func main() {
 	flag.StringVar(&cfg.cli, "temporal-cli", envOr("OUTREACH_TEMPORAL_CLI", ".tools/bin/temporal"), "pinned Temporal CLI binary")
 	flag.StringVar(&cfg.pgURL, "pg", envOr("OUTREACH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "Postgres admin URL")
 	flag.StringVar(&cfg.bin, "worker-bin", "bin/worker", "the worker binary (go build -o bin/ ./worker)")
+	flag.DurationVar(&cfg.latency, "latency", 300*time.Millisecond, "longest delay the providers' answers take (random, after the provider accepted)")
 	flag.BoolVar(&cfg.keepLogs, "worker-logs", false, "pass the worker's logs through to stderr")
 	flag.Parse()
 	if cfg.journeys < 1 || cfg.kills < 0 || cfg.minKill <= 0 || cfg.maxKill < cfg.minKill {
@@ -207,15 +212,23 @@ func run(ctx context.Context, cfg config) (report, error) {
 	postal := providertest.NewPostal("test_chaos_key")
 	defer postal.Close()
 
+	// The worker reaches each fake through a proxy that holds the answer
+	// back a little, as a real provider's network does: a kill then often
+	// lands after the provider accepted a message and before the worker
+	// heard so, the ambiguous case exactly-once delivery has to survive.
+	sgURL, twURL, poURL := slowly(sendgrid.URL, cfg.latency), slowly(twilio.URL, cfg.latency), slowly(postal.URL, cfg.latency)
+	defer sgURL.Close()
+	defer twURL.Close()
+	defer poURL.Close()
 	w := &workerProc{bin: bin, logs: cfg.keepLogs, env: append(os.Environ(),
 		"TEMPORAL_ADDRESS="+srv.FrontendHostPort(), "DATABASE_URL="+dbURL, "LOG_LEVEL=warn",
 		"OUTREACH_DELIVERY_MODE=live", "OUTREACH_THROTTLE_POLICY="+policyFile,
 		"OUTREACH_SHUTDOWN_GRACE=2s", "OUTREACH_OPS_ADDR=127.0.0.1:0",
 		"OUTREACH_LINK_SECRET=chaos-link-secret-0123456789abcdef", "OUTREACH_PUBLIC_URL=http://127.0.0.1:9",
-		"SENDGRID_API_KEY="+sendgrid.APIKey, "SENDGRID_BASE_URL="+sendgrid.URL, "SENDGRID_FROM_EMAIL=hello@example.com",
+		"SENDGRID_API_KEY="+sendgrid.APIKey, "SENDGRID_BASE_URL="+sgURL.URL, "SENDGRID_FROM_EMAIL=hello@example.com",
 		"TWILIO_ACCOUNT_SID="+twilio.AccountSID, "TWILIO_AUTH_TOKEN="+twilio.AuthToken, "TWILIO_FROM_NUMBER=+15017122661",
-		"TWILIO_BASE_URL="+twilio.URL,
-		"POSTAL_API_KEY="+postal.APIKey, "POSTAL_BASE_URL="+postal.URL, "POSTAL_FROM_ADDRESS_ID=adr_chaos",
+		"TWILIO_BASE_URL="+twURL.URL,
+		"POSTAL_API_KEY="+postal.APIKey, "POSTAL_BASE_URL="+poURL.URL, "POSTAL_FROM_ADDRESS_ID=adr_chaos",
 	)}
 	if err := w.start(); err != nil {
 		return rep, err
@@ -297,13 +310,32 @@ func run(ctx context.Context, cfg config) (report, error) {
 	for _, l := range incomplete[:min(len(incomplete), 10)] {
 		fmt.Fprintln(os.Stderr, "chaos: not completed:", l)
 	}
-	fmt.Printf("chaos: ledger %s; at most once (ambiguous caring email failed, provider has it once): %d\n",
-		a.statuses, a.atMostOnce)
+	fmt.Printf("chaos: ledger %s; delivered again after a kill: %d touches; at most once (ambiguous caring email failed, provider has it once): %d\n",
+		a.statuses, a.retried, a.atMostOnce)
 	rep.sent = a.sent
 	rep.duplicates = a.duplicates
 	rep.lost = a.lost + len(incomplete)
 	rep.capViolations = a.capViolations
 	return rep, nil
+}
+
+// slowly starts a proxy to target that holds each answer back for a random
+// time up to max, after target has answered.
+func slowly(target string, max time.Duration) *httptest.Server {
+	u, _ := url.Parse(target)
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		proxy.ServeHTTP(rec, r)
+		if max > 0 {
+			time.Sleep(rand.N(max))
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	}))
 }
 
 // workerProc is the worker binary run as a child process.
@@ -379,8 +411,11 @@ func received(sg *providertest.SendGrid, tw *providertest.Twilio, po *providerte
 
 type auditResult struct {
 	sent, duplicates, lost, capViolations, atMostOnce int
-	statuses                                          string
-	problems                                          []string
+	// retried counts touches whose Deliver ran more than once (a kill
+	// cut an attempt short).
+	retried  int
+	statuses string
+	problems []string
 }
 
 type touchRow struct {
@@ -389,6 +424,7 @@ type touchRow struct {
 	ch              channel.Name
 	intent          channel.Intent
 	status, reason  string
+	attempts        int
 	touchAt, sentAt *time.Time
 }
 
@@ -397,7 +433,7 @@ type touchRow struct {
 func audit(ctx context.Context, pool *pgxpool.Pool, p *throttle.Policy, got map[int64]int) (auditResult, error) {
 	var a auditResult
 	rows, err := pool.Query(ctx, `
-		select t.id, t.customer_id, c.time_zone, t.channel, t.intent, t.status, t.reason, t.touch_at, t.sent_at
+		select t.id, t.customer_id, c.time_zone, t.channel, t.intent, t.status, t.reason, t.attempts, t.touch_at, t.sent_at
 		from touches t join customers c on c.id = t.customer_id
 		order by t.customer_id, t.touch_at nulls last, t.id`)
 	if err != nil {
@@ -405,7 +441,7 @@ func audit(ctx context.Context, pool *pgxpool.Pool, p *throttle.Policy, got map[
 	}
 	touches, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (touchRow, error) {
 		var t touchRow
-		err := r.Scan(&t.id, &t.customer, &t.tz, &t.ch, &t.intent, &t.status, &t.reason, &t.touchAt, &t.sentAt)
+		err := r.Scan(&t.id, &t.customer, &t.tz, &t.ch, &t.intent, &t.status, &t.reason, &t.attempts, &t.touchAt, &t.sentAt)
 		return t, err
 	})
 	if err != nil {
@@ -417,6 +453,9 @@ func audit(ctx context.Context, pool *pgxpool.Pool, p *throttle.Policy, got map[
 	for _, t := range touches {
 		known[t.id] = true
 		statuses[t.status]++
+		if t.attempts > 1 {
+			a.retried++
+		}
 		n := got[t.id]
 		switch {
 		case t.status == "sent" && n == 0:
