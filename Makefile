@@ -42,3 +42,16 @@ bench: bench-start
 ## bench-start: journeys started per second for 10,000 customers vs a bare Temporal baseline
 bench-start:
 	@deploy/dev/bench-start.sh
+
+.PHONY: bench-e2e chaos
+
+# `make bench` runs the end-to-end benchmark too.
+bench: bench-e2e
+
+## bench-e2e: journeys and touches per second vs bare Temporal, history length, worker RSS with waiting journeys
+bench-e2e:
+	@deploy/dev/bench-e2e.sh
+
+## chaos: SIGKILL the worker during 240 live-mode journeys against fake providers; audit duplicates, losses, caps
+chaos:
+	@deploy/dev/chaos.sh

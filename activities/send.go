@@ -23,6 +23,7 @@ func message(t ledger.Touch, c customer.Customer, in DeliverInput, r journey.Ren
 	m := channel.Message{
 		TouchID: t.ID, CustomerID: c.ID, Channel: in.Channel, Intent: in.Intent,
 		To: c.AddressOn(in.Channel), Subject: r.Subject, Body: r.Body, WorkflowID: in.WorkflowID,
+		ReservedAt: t.CreatedAt,
 	}
 	if in.Channel == channel.Mail && c.Address != nil {
 		a := c.Address

@@ -6,6 +6,7 @@ package channel
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // Name is a contact channel.
@@ -89,6 +90,10 @@ type Message struct {
 	// WorkflowID is the journey that planned the touch; providers echo it
 	// back in events (e.g. SendGrid custom_args).
 	WorkflowID string
+	// ReservedAt is when the ledger reserved the touch: the same on every
+	// attempt, so what is derived from it (a link's expiry) renders the
+	// same bytes on a retry, and a lookup by content finds the first one.
+	ReservedAt time.Time
 }
 
 // Receipt is what a provider gave back for an accepted message.

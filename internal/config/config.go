@@ -24,6 +24,10 @@ type Config struct {
 	DeliveryMode      string
 	LogLevel          slog.Level
 	ShutdownGrace     time.Duration
+	// WorkflowCacheSize is how many workflow executions the worker keeps in
+	// memory (the sticky cache); it bounds memory, not the number of
+	// journeys waiting on timers.
+	WorkflowCacheSize int
 	// ThrottlePolicy is the path of the throttle policy file ("" for the
 	// embedded defaults).
 	ThrottlePolicy string
@@ -54,6 +58,7 @@ var Settings = []Setting{
 	{"OUTREACH_DELIVERY_MODE", "sandbox", "how messages leave: sandbox records them in Postgres, live sends through the providers"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"OUTREACH_SHUTDOWN_GRACE", "30s", "how long a stopping worker lets running activities finish"},
+	{"OUTREACH_WORKFLOW_CACHE_SIZE", "1000", "workflow executions a worker keeps in memory; bounds its memory however many journeys wait (an evicted one is replayed from its history when it wakes)"},
 	{"OUTREACH_THROTTLE_POLICY", "", "path of the throttle policy file (YAML or JSON); empty: the embedded defaults"},
 	{"OUTREACH_DELIVERY_RATES", "", "provider rate limits in sends per second per channel, held across all workers, e.g. email=50,sms=10"},
 	{"SENDGRID_API_KEY", "", "SendGrid API key (secret)"},
@@ -124,6 +129,9 @@ func Load() (Config, error) {
 		return c, fmt.Errorf("OUTREACH_SHUTDOWN_GRACE: %q is not a duration such as 30s", env("OUTREACH_SHUTDOWN_GRACE"))
 	}
 	c.ShutdownGrace = grace
+	if c.WorkflowCacheSize, err = strconv.Atoi(env("OUTREACH_WORKFLOW_CACHE_SIZE")); err != nil || c.WorkflowCacheSize < 1 {
+		return c, fmt.Errorf("OUTREACH_WORKFLOW_CACHE_SIZE: %q is not a positive number of workflows", env("OUTREACH_WORKFLOW_CACHE_SIZE"))
+	}
 	c.ThrottlePolicy = env("OUTREACH_THROTTLE_POLICY")
 	if c.DeliveryRates, err = ParseRates(env("OUTREACH_DELIVERY_RATES")); err != nil {
 		return c, fmt.Errorf("OUTREACH_DELIVERY_RATES: %w", err)

@@ -21,13 +21,15 @@ func TestDefaultsWorkOnADeveloperMachine(t *testing.T) {
 	assert.Equal(t, "sandbox", c.DeliveryMode)
 	assert.Equal(t, slog.LevelInfo, c.LogLevel)
 	assert.Equal(t, 30*time.Second, c.ShutdownGrace)
+	assert.Equal(t, 1000, c.WorkflowCacheSize, "memory is bounded by default")
 }
 
 func TestBadValuesAreNamed(t *testing.T) {
 	cases := map[string]string{
-		"LOG_LEVEL":               "loud",
-		"OUTREACH_SHUTDOWN_GRACE": "soon",
-		"OUTREACH_DELIVERY_MODE":  "carrier-pigeon",
+		"LOG_LEVEL":                    "loud",
+		"OUTREACH_SHUTDOWN_GRACE":      "soon",
+		"OUTREACH_DELIVERY_MODE":       "carrier-pigeon",
+		"OUTREACH_WORKFLOW_CACHE_SIZE": "0",
 	}
 	for env, val := range cases {
 		t.Run(env, func(t *testing.T) {

@@ -41,7 +41,14 @@ func (f *Footer) AddLinks(msg channel.Message) channel.Message {
 	if f == nil || f.Signer == nil || f.BaseURL == "" {
 		return msg
 	}
-	token, err := f.Signer.Sign(msg.CustomerID, msg.TouchID)
+	// The expiry counts from the touch's reservation, not from now: every
+	// attempt of a touch carries the same link, so a retry's text is the
+	// same text and a provider lookup by content recognises it.
+	expires := f.Signer.now().Add(f.Signer.ttl())
+	if !msg.ReservedAt.IsZero() {
+		expires = msg.ReservedAt.Add(f.Signer.ttl())
+	}
+	token, err := f.Signer.SignUntil(msg.CustomerID, msg.TouchID, expires)
 	if err != nil {
 		return msg
 	}

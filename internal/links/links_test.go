@@ -175,3 +175,21 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// A retried send must carry the very same text: Twilio's reconciliation
+// recognises an earlier, ambiguous attempt by its body.
+func TestRetryOfATouchCarriesTheSameLinks(t *testing.T) {
+	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	s := signer(t, secretA, nil)
+	s.Now = func() time.Time { return now }
+	f := &Footer{Signer: s, BaseURL: "https://prefs.example.com"}
+	msg := channel.Message{TouchID: 9, CustomerID: "c-1", Channel: channel.SMS, Body: "Hi Ada.", ReservedAt: now.Add(-time.Minute)}
+	first := f.AddLinks(msg).Body
+	now = now.Add(45 * time.Second) // the retry, after the first attempt's timeout
+	assert.Equal(t, first, f.AddLinks(msg).Body)
+
+	tok := strings.TrimPrefix(first, "Hi Ada. Prefs: https://prefs.example.com/p/")
+	claims, err := s.Verify(tok)
+	require.NoError(t, err)
+	assert.Equal(t, msg.ReservedAt.Add(DefaultTTL).Unix(), claims.Expires.Unix(), "the link lives its TTL from the reservation")
+}

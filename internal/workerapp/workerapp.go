@@ -89,6 +89,9 @@ func (ws *Workers) Stop() {
 
 // Run is the worker process: connect, migrate, serve until ctx is done, drain.
 func Run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
+	// The cache is the process's, shared by every worker: set it before
+	// any is created.
+	worker.SetStickyWorkflowCacheSize(cfg.WorkflowCacheSize)
 	policy, err := throttle.LoadFile(cfg.ThrottlePolicy)
 	if err != nil {
 		return err

@@ -7,7 +7,7 @@
 // printed. It then measures the worker's peak RSS with many journeys waiting
 // on timers, using the real worker binary as a separate process.
 //
-//	go run ./internal/bench/journeybench -journeys 1000 -rounds 3 -waiting 10000
+//	go run ./internal/bench/journeybench -journeys 150 -rounds 5 -waiting 10000
 package main
 
 import (
@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,6 +28,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -40,31 +42,47 @@ import (
 	"github.com/outreach-engine/outreach/internal/channel/sandbox"
 	"github.com/outreach-engine/outreach/internal/journey"
 	"github.com/outreach-engine/outreach/internal/store"
+	"github.com/outreach-engine/outreach/internal/throttle"
+	"github.com/outreach-engine/outreach/internal/visibility"
 	"github.com/outreach-engine/outreach/internal/workerapp"
 	"github.com/outreach-engine/outreach/workflows"
 )
 
 func main() {
 	var (
-		n         = flag.Int("journeys", 1000, "journeys per round")
-		rounds    = flag.Int("rounds", 3, "rounds of each side")
+		n         = flag.Int("journeys", 150, "journeys per round")
+		rounds    = flag.Int("rounds", 5, "rounds of each side")
 		sends     = flag.Int("sends", 3, "send steps per journey (and no-op activities per baseline run)")
 		waiting   = flag.Int("waiting", 10000, "journeys left waiting on a timer for the memory figure (0 skips it)")
 		parallel  = flag.Int("parallel", 32, "concurrent workflow starts")
 		cli       = flag.String("temporal-cli", envOr("OUTREACH_TEMPORAL_CLI", ".tools/bin/temporal"), "pinned Temporal CLI binary")
 		pgURL     = flag.String("pg", envOr("OUTREACH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "Postgres admin URL")
 		workerBin = flag.String("worker-bin", "bin/worker", "worker binary for the memory figure")
+		cpuProf   = flag.String("cpuprofile", "", "write a CPU profile of the benchmark process (engine and baseline workers) to this file")
+		cache     = flag.Int("cache", 1000, "workflow cache size of both sides and of the worker binary (OUTREACH_WORKFLOW_CACHE_SIZE)")
 	)
 	flag.Parse()
-	if err := run(context.Background(), config{*n, *rounds, *sends, *waiting, *parallel, *cli, *pgURL, *workerBin}); err != nil {
+	if *cpuProf != "" {
+		f, err := os.Create(*cpuProf)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "journeybench: cpu profile:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if err := run(context.Background(), config{*n, *rounds, *sends, *waiting, *parallel, *cache, *cli, *pgURL, *workerBin}); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "journeybench:", err)
 		os.Exit(1)
 	}
 }
 
 type config struct {
-	journeys, rounds, sends, waiting, parallel int
-	cli, pgURL, workerBin                      string
+	journeys, rounds, sends, waiting, parallel, cache int
+	cli, pgURL, workerBin                             string
 }
 
 func envOr(k, def string) string {
@@ -75,9 +93,12 @@ func envOr(k, def string) string {
 }
 
 func run(ctx context.Context, cfg config) error {
+	// The cache is the process's: both sides run with the worker binary's.
+	worker.SetStickyWorkflowCacheSize(cfg.cache)
 	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath: cfg.cli, LogLevel: "error", Stdout: io.Discard, Stderr: io.Discard,
-		ClientOptions: &client.Options{Logger: quiet{}},
+		SearchAttributes: visibility.Attributes(),
+		ClientOptions:    &client.Options{Logger: quiet{}},
 	})
 	if err != nil {
 		return fmt.Errorf("start dev server: %w", err)
@@ -94,12 +115,16 @@ func run(ctx context.Context, cfg config) error {
 	if err := loadCustomers(ctx, pool, total); err != nil {
 		return err
 	}
-	fmt.Printf("journeybench: %d journeys x %d rounds, %d sends each, dev server in memory, %d start parallelism\n",
-		cfg.journeys, cfg.rounds, cfg.sends, cfg.parallel)
+	fmt.Printf("journeybench: %d journeys x %d rounds, %d sends each, dev server in memory, %d start parallelism, workflow cache %d\n",
+		cfg.journeys, cfg.rounds, cfg.sends, cfg.parallel, cfg.cache)
 
 	// Both sides share these worker options.
 	opts := worker.Options{WorkerStopTimeout: 5 * time.Second}
-	engine := workerapp.New(c, &activities.Activities{DB: pool, Senders: sandbox.Senders(pool)}, opts.WorkerStopTimeout)
+	// The built-in throttle policy: transactional email is exempt from its
+	// caps and minimum gap and email has no quiet hours, so every touch is
+	// checked and recorded by the throttle and none is deferred.
+	engine := workerapp.New(c, &activities.Activities{DB: pool, Senders: sandbox.Senders(pool), Throttle: throttle.Default()},
+		opts.WorkerStopTimeout)
 	if err := engine.Start(); err != nil {
 		return err
 	}
@@ -150,14 +175,19 @@ func run(ctx context.Context, cfg config) error {
 	if want := cfg.journeys * cfg.rounds * cfg.sends; sent != want {
 		return fmt.Errorf("the ledger has %d sent touches, want %d", sent, want)
 	}
-	hist, err := meanHistoryLength(ctx, c, def.Name, 0, min(cfg.journeys, 50))
+	sample := min(cfg.journeys, 50)
+	hist, err := meanHistoryLength(ctx, c, sample, func(i int) string { return workflows.WorkflowID(def.Name, customerID(i)) })
+	if err != nil {
+		return err
+	}
+	baseHist, err := meanHistoryLength(ctx, c, sample, func(i int) string { return fmt.Sprintf("baseline:0:%d", i) })
 	if err != nil {
 		return err
 	}
 	b, e := median(baseRates), median(engRates)
 	fmt.Printf("end-to-end: baseline %.1f journeys/s, engine %.1f journeys/s = %.1f touches/s, ratio %.2f (median of %d rounds)\n",
 		b, e, e*float64(cfg.sends), e/b, cfg.rounds)
-	fmt.Printf("history: %.1f events per journey of %d sends (mean of %d)\n", hist, cfg.sends, min(cfg.journeys, 50))
+	fmt.Printf("history: %.1f events per journey of %d sends, %.1f per baseline run (mean of %d)\n", hist, cfg.sends, baseHist, sample)
 	engine.Stop()
 
 	if cfg.waiting > 0 {
@@ -165,8 +195,8 @@ func run(ctx context.Context, cfg config) error {
 		if err != nil {
 			return fmt.Errorf("memory figure: %w", err)
 		}
-		fmt.Printf("memory: worker peak RSS %.1f MiB with %d journeys waiting on timers (%.1f MiB after the first %d)\n",
-			rss.peakAll, cfg.waiting, rss.peakFirst, rss.firstN)
+		fmt.Printf("memory: worker peak RSS %.1f MiB with %d journeys waiting on timers, %.1f MiB with %d (workflow cache %d)\n",
+			rss.peakAll, cfg.waiting, rss.peakFirst, rss.firstN, cfg.cache)
 	}
 	return nil
 }
@@ -236,10 +266,11 @@ func measure(ctx context.Context, c client.Client, n, parallel int, start func(i
 	return float64(n) / time.Since(began).Seconds(), nil
 }
 
-func meanHistoryLength(ctx context.Context, c client.Client, name string, from, n int) (float64, error) {
+// meanHistoryLength is the mean history length of the n runs named by id(0..n-1).
+func meanHistoryLength(ctx context.Context, c client.Client, n int, id func(int) string) (float64, error) {
 	total := 0
-	for i := from; i < from+n; i++ {
-		d, err := c.DescribeWorkflowExecution(ctx, workflows.WorkflowID(name, customerID(i)), "")
+	for i := 0; i < n; i++ {
+		d, err := c.DescribeWorkflowExecution(ctx, id(i), "")
 		if err != nil {
 			return 0, err
 		}
@@ -263,18 +294,20 @@ func waitingRSS(ctx context.Context, c client.Client, hostPort, dbURL string, cf
 	}
 	cmd := exec.CommandContext(ctx, bin)
 	cmd.Env = append(os.Environ(), "TEMPORAL_ADDRESS="+hostPort, "DATABASE_URL="+dbURL, "LOG_LEVEL=error",
-		"OUTREACH_SHUTDOWN_GRACE=2s")
+		"OUTREACH_SHUTDOWN_GRACE=2s", "OUTREACH_OPS_ADDR=127.0.0.1:0", "OUTREACH_WORKFLOW_CACHE_SIZE="+strconv.Itoa(cfg.cache))
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return rssFigures{}, fmt.Errorf("start %s: %w (run `make build` first)", bin, err)
 	}
 	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
 
+	// The journey waits a week first: what is measured is the cost of
+	// journeys parked on timers, not of their sends.
 	def := journey.Definition{Name: "bench-wait", Version: 1,
 		Templates: map[string]journey.Template{"note": {Body: "Hi {{.FirstName}}"}},
 		Steps: []journey.Step{
-			{ID: "hello", Kind: journey.StepSend, Channel: channel.Email, Intent: channel.Transactional, Template: "note"},
 			{ID: "wait", Kind: journey.StepWait, Wait: 7 * 24 * time.Hour},
+			{ID: "hello", Kind: journey.StepSend, Channel: channel.Email, Intent: channel.Transactional, Template: "note"},
 		}}
 	firstN := cfg.waiting / 10
 	var out rssFigures
@@ -293,20 +326,18 @@ func waitingRSS(ctx context.Context, c client.Client, hostPort, dbURL string, cf
 		}
 		return g.Wait()
 	}
-	waitSent := func(want int) error {
-		pool, err := pgxpool.New(ctx, dbURL)
-		if err != nil {
-			return err
-		}
-		defer pool.Close()
+	// A journey is waiting once its search attributes name the wait step
+	// (upserted in the workflow task that starts the timer).
+	query := fmt.Sprintf(`%s = %q AND %s = "wait"`, visibility.JourneyName.GetName(), def.Name, visibility.JourneyStep.GetName())
+	waitParked := func(want int) error {
 		deadline := time.Now().Add(15 * time.Minute)
 		for time.Now().Before(deadline) {
-			var n int
-			if err := pool.QueryRow(ctx, `select count(*) from touches where journey = $1 and status = 'sent'`, def.Name).Scan(&n); err != nil {
+			res, err := c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: query})
+			if err != nil {
 				return err
 			}
-			if n >= want {
-				time.Sleep(2 * time.Second) // let the workflow tasks that start the timers finish
+			if int(res.GetCount()) >= want {
+				time.Sleep(2 * time.Second) // let the last workflow tasks finish
 				return nil
 			}
 			time.Sleep(500 * time.Millisecond)
@@ -316,7 +347,7 @@ func waitingRSS(ctx context.Context, c client.Client, hostPort, dbURL string, cf
 	if err := startBatch(0, firstN); err != nil {
 		return out, err
 	}
-	if err := waitSent(firstN); err != nil {
+	if err := waitParked(firstN); err != nil {
 		return out, err
 	}
 	if out.peakFirst, err = peakRSS(cmd.Process.Pid); err != nil {
@@ -325,7 +356,7 @@ func waitingRSS(ctx context.Context, c client.Client, hostPort, dbURL string, cf
 	if err := startBatch(firstN, cfg.waiting); err != nil {
 		return out, err
 	}
-	if err := waitSent(cfg.waiting); err != nil {
+	if err := waitParked(cfg.waiting); err != nil {
 		return out, err
 	}
 	out.peakAll, err = peakRSS(cmd.Process.Pid)
