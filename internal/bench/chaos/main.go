@@ -53,10 +53,10 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/outreach-engine/outreach/activities"
+	"github.com/outreach-engine/outreach/internal/bench/benchenv"
 	"github.com/outreach-engine/outreach/internal/channel"
 	"github.com/outreach-engine/outreach/internal/channel/providertest"
 	"github.com/outreach-engine/outreach/internal/journey"
-	"github.com/outreach-engine/outreach/internal/store"
 	"github.com/outreach-engine/outreach/internal/throttle"
 	"github.com/outreach-engine/outreach/internal/visibility"
 	"github.com/outreach-engine/outreach/workflows"
@@ -195,11 +195,12 @@ func run(ctx context.Context, cfg config) (report, error) {
 	defer func() { _ = srv.Stop() }()
 	c := srv.Client()
 
-	pool, dbURL, drop, err := scratchSchema(ctx, cfg.pgURL)
+	scratch, err := benchenv.NewScratch(ctx, cfg.pgURL, "chaos")
 	if err != nil {
 		return rep, err
 	}
-	defer drop()
+	defer scratch.Close()
+	pool, dbURL := scratch.Pool, scratch.URL
 	quiet, err := loadCustomers(ctx, pool, policy, cfg.journeys, time.Now())
 	if err != nil {
 		return rep, err
@@ -548,40 +549,6 @@ func loadCustomers(ctx context.Context, pool *pgxpool.Pool, p *throttle.Policy, 
 		return 0, fmt.Errorf("copy consents: %w", err)
 	}
 	return quiet, nil
-}
-
-// scratchSchema creates a migrated schema and returns a pool on it, its URL,
-// and a function that drops it.
-func scratchSchema(ctx context.Context, adminURL string) (*pgxpool.Pool, string, func(), error) {
-	schema := fmt.Sprintf("chaos_%d", time.Now().UnixNano())
-	admin, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return nil, "", nil, fmt.Errorf("connect to postgres: %w", err)
-	}
-	if _, err := admin.Exec(ctx, "create schema "+schema); err != nil {
-		admin.Close(ctx)
-		return nil, "", nil, err
-	}
-	sep := "?"
-	if strings.Contains(adminURL, "?") {
-		sep = "&"
-	}
-	dbURL := adminURL + sep + "search_path=" + schema
-	pool, err := store.Open(ctx, dbURL)
-	if err != nil {
-		admin.Close(ctx)
-		return nil, "", nil, err
-	}
-	drop := func() {
-		pool.Close()
-		_, _ = admin.Exec(context.Background(), "drop schema "+schema+" cascade")
-		admin.Close(context.Background())
-	}
-	if _, err := store.Migrate(ctx, pool); err != nil {
-		drop()
-		return nil, "", nil, err
-	}
-	return pool, dbURL, drop, nil
 }
 
 // discardLogger drops the SDK client's own logs.

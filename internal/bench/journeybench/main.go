@@ -38,10 +38,10 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/outreach-engine/outreach/activities"
+	"github.com/outreach-engine/outreach/internal/bench/benchenv"
 	"github.com/outreach-engine/outreach/internal/channel"
 	"github.com/outreach-engine/outreach/internal/channel/sandbox"
 	"github.com/outreach-engine/outreach/internal/journey"
-	"github.com/outreach-engine/outreach/internal/store"
 	"github.com/outreach-engine/outreach/internal/throttle"
 	"github.com/outreach-engine/outreach/internal/visibility"
 	"github.com/outreach-engine/outreach/internal/workerapp"
@@ -98,7 +98,7 @@ func run(ctx context.Context, cfg config) error {
 	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath: cfg.cli, LogLevel: "error", Stdout: io.Discard, Stderr: io.Discard,
 		SearchAttributes: visibility.Attributes(),
-		ClientOptions:    &client.Options{Logger: quiet{}},
+		ClientOptions:    &client.Options{Logger: benchenv.Quiet{}},
 	})
 	if err != nil {
 		return fmt.Errorf("start dev server: %w", err)
@@ -106,11 +106,12 @@ func run(ctx context.Context, cfg config) error {
 	defer srv.Stop()
 	c := srv.Client()
 
-	pool, dbURL, drop, err := scratchSchema(ctx, cfg.pgURL)
+	scratch, err := benchenv.NewScratch(ctx, cfg.pgURL, "bench")
 	if err != nil {
 		return err
 	}
-	defer drop()
+	defer scratch.Close()
+	pool, dbURL := scratch.Pool, scratch.URL
 	total := cfg.journeys*cfg.rounds + cfg.waiting
 	if err := loadCustomers(ctx, pool, total); err != nil {
 		return err
@@ -396,49 +397,8 @@ func loadCustomers(ctx context.Context, pool *pgxpool.Pool, n int) error {
 	return err
 }
 
-// scratchSchema creates a migrated schema and returns a pool on it, its URL,
-// and a function that drops it.
-func scratchSchema(ctx context.Context, adminURL string) (*pgxpool.Pool, string, func(), error) {
-	schema := fmt.Sprintf("bench_%d", time.Now().UnixNano())
-	admin, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return nil, "", nil, fmt.Errorf("connect to postgres: %w", err)
-	}
-	if _, err := admin.Exec(ctx, "create schema "+schema); err != nil {
-		admin.Close(ctx)
-		return nil, "", nil, err
-	}
-	sep := "?"
-	if strings.Contains(adminURL, "?") {
-		sep = "&"
-	}
-	url := adminURL + sep + "search_path=" + schema
-	pool, err := store.Open(ctx, url)
-	if err != nil {
-		admin.Close(ctx)
-		return nil, "", nil, err
-	}
-	drop := func() {
-		pool.Close()
-		_, _ = admin.Exec(context.Background(), "drop schema "+schema+" cascade")
-		admin.Close(context.Background())
-	}
-	if _, err := store.Migrate(ctx, pool); err != nil {
-		drop()
-		return nil, "", nil, err
-	}
-	return pool, url, drop, nil
-}
-
 func median(xs []float64) float64 {
 	s := slices.Clone(xs)
 	slices.Sort(s)
 	return s[len(s)/2]
 }
-
-type quiet struct{}
-
-func (quiet) Debug(string, ...any) {}
-func (quiet) Info(string, ...any)  {}
-func (quiet) Warn(string, ...any)  {}
-func (quiet) Error(string, ...any) {}

@@ -6,8 +6,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"time"
@@ -21,55 +19,8 @@ import (
 	"github.com/outreach-engine/outreach/internal/audience"
 	"github.com/outreach-engine/outreach/internal/bulk"
 	"github.com/outreach-engine/outreach/internal/journey"
-	"github.com/outreach-engine/outreach/internal/store"
 	"github.com/outreach-engine/outreach/workflows"
 )
-
-// Scratch is a Postgres schema of its own, migrated, dropped by Close.
-type Scratch struct {
-	Pool   *pgxpool.Pool
-	schema string
-	admin  string
-}
-
-// NewScratch creates a schema on the server at adminURL and migrates it.
-func NewScratch(ctx context.Context, adminURL string) (*Scratch, error) {
-	suffix := make([]byte, 4)
-	_, _ = rand.Read(suffix)
-	s := &Scratch{schema: "bench_" + hex.EncodeToString(suffix), admin: adminURL}
-	conn, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return nil, fmt.Errorf("connect to postgres: %w", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "create schema "+pgx.Identifier{s.schema}.Sanitize()); err != nil {
-		return nil, err
-	}
-	cfg, err := pgxpool.ParseConfig(adminURL)
-	if err != nil {
-		return nil, err
-	}
-	cfg.ConnConfig.RuntimeParams["search_path"] = s.schema
-	if s.Pool, err = store.OpenConfig(ctx, cfg); err != nil {
-		return nil, err
-	}
-	if _, err := store.Migrate(ctx, s.Pool); err != nil {
-		s.Close()
-		return nil, err
-	}
-	return s, nil
-}
-
-// Close drops the schema.
-func (s *Scratch) Close() {
-	s.Pool.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if conn, err := pgx.Connect(ctx, s.admin); err == nil {
-		_, _ = conn.Exec(ctx, "drop schema "+pgx.Identifier{s.schema}.Sanitize()+" cascade")
-		_ = conn.Close(ctx)
-	}
-}
 
 // LoadCustomers copies n customers with email consent into the customer
 // table, plus a few accounts that are not customers (which the audience

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/outreach-engine/outreach/internal/bench/benchenv"
 	"github.com/outreach-engine/outreach/internal/bulk"
 )
 
@@ -61,14 +62,14 @@ func run(ctx context.Context, cfg Config, target float64) error {
 		LogLevel:      "error",
 		Stdout:        io.Discard,
 		Stderr:        io.Discard,
-		ClientOptions: &client.Options{Logger: quiet{}},
+		ClientOptions: &client.Options{Logger: benchenv.Quiet{}},
 	})
 	if err != nil {
 		return fmt.Errorf("start Temporal dev server: %w", err)
 	}
 	defer func() { _ = srv.Stop() }()
 
-	scratch, err := NewScratch(ctx, adminURL)
+	scratch, err := benchenv.NewScratch(ctx, adminURL, "bench")
 	if err != nil {
 		return err
 	}
@@ -94,10 +95,3 @@ func run(ctx context.Context, cfg Config, target float64) error {
 	}
 	return nil
 }
-
-type quiet struct{}
-
-func (quiet) Debug(string, ...any) {}
-func (quiet) Info(string, ...any)  {}
-func (quiet) Warn(string, ...any)  {}
-func (quiet) Error(string, ...any) {}
