@@ -14,25 +14,8 @@ import (
 	"github.com/outreach-engine/outreach/internal/throttle"
 )
 
-// ErrTypeRateLimited marks a send the provider refused for now (HTTP 429).
-// It is retried after the delay the provider asked for.
-const ErrTypeRateLimited = "ProviderRateLimited"
-
-// RateLimited is what a channel sender returns when the provider says "too
-// many requests": Temporal retries the Deliver activity after retryAfter (the
-// provider's Retry-After) instead of its usual backoff. A zero or negative
-// retryAfter leaves the retry policy's backoff in charge.
-func RateLimited(retryAfter time.Duration, cause error) error {
-	opts := temporal.ApplicationErrorOptions{Cause: cause}
-	if retryAfter > 0 {
-		opts.NextRetryDelay = retryAfter
-	}
-	return temporal.NewApplicationErrorWithOptions("provider rate limit: retry after "+retryAfter.String(),
-		ErrTypeRateLimited, opts)
-}
-
-// passThrough returns a sender's ApplicationError (RateLimited among them)
-// unwrapped, so its type and retry delay reach Temporal; other errors come
+// passThrough returns a sender's ApplicationError (a provider's rate limit
+// among them, see channel.ProviderError) unwrapped, so its type and retry delay reach Temporal; other errors come
 // back as they are.
 func passThrough(err error) error {
 	var appErr *temporal.ApplicationError

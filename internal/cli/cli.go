@@ -4,6 +4,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -158,4 +159,26 @@ func cmdMigrate(ctx context.Context, a *App, args []string) error {
 		fmt.Fprintln(a.Out, "applied", m)
 	}
 	return nil
+}
+
+// customerFlags parses the flags of the commands that show one customer's
+// touches: --customer ID (required) and --json.
+func customerFlags(a *App, name string, args []string) (customerID string, asJSON bool, err error) {
+	fs := flags(a, name)
+	id := fs.String("customer", "", "customer id (required)")
+	js := fs.Bool("json", false, "print one JSON array")
+	if err := parse(fs, args); err != nil {
+		return "", false, err
+	}
+	if *id == "" {
+		return "", false, fmt.Errorf("%w: --customer is required", ErrUsage)
+	}
+	return *id, *js, nil
+}
+
+// printJSON writes v as indented JSON.
+func printJSON(a *App, v any) error {
+	enc := json.NewEncoder(a.Out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

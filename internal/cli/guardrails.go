@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -50,9 +49,7 @@ func cmdPreview(ctx context.Context, a *App, args []string) error {
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(a.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return printJSON(a, r)
 	}
 	printPreview(a, r)
 	return nil
@@ -98,33 +95,26 @@ func printPreview(a *App, r policydb.Report) {
 }
 
 func cmdWhy(ctx context.Context, a *App, args []string) error {
-	fs := flags(a, "why")
-	customerID := fs.String("customer", "", "customer id (required)")
-	asJSON := fs.Bool("json", false, "print one JSON array")
-	if err := parse(fs, args); err != nil {
+	customerID, asJSON, err := customerFlags(a, "why", args)
+	if err != nil {
 		return err
-	}
-	if *customerID == "" {
-		return fmt.Errorf("%w: --customer is required", ErrUsage)
 	}
 	pool, err := a.DB(ctx)
 	if err != nil {
 		return err
 	}
-	if _, err := customer.Get(ctx, pool, *customerID); err != nil {
+	if _, err := customer.Get(ctx, pool, customerID); err != nil {
 		return err
 	}
-	es, err := policydb.Explain(ctx, pool, *customerID)
+	es, err := policydb.Explain(ctx, pool, customerID)
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		enc := json.NewEncoder(a.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(es)
+	if asJSON {
+		return printJSON(a, es)
 	}
 	if len(es) == 0 {
-		fmt.Fprintf(a.Out, "customer %s has had no touches\n", *customerID)
+		fmt.Fprintf(a.Out, "customer %s has had no touches\n", customerID)
 		return nil
 	}
 	for _, e := range es {

@@ -265,30 +265,23 @@ func cmdStatus(ctx context.Context, a *App, args []string) error {
 }
 
 func cmdLedger(ctx context.Context, a *App, args []string) error {
-	fs := flags(a, "ledger")
-	customerID := fs.String("customer", "", "customer id (required)")
-	asJSON := fs.Bool("json", false, "print one JSON array")
-	if err := parse(fs, args); err != nil {
+	customerID, asJSON, err := customerFlags(a, "ledger", args)
+	if err != nil {
 		return err
-	}
-	if *customerID == "" {
-		return fmt.Errorf("%w: --customer is required", ErrUsage)
 	}
 	pool, err := a.DB(ctx)
 	if err != nil {
 		return err
 	}
-	touches, err := ledger.ForCustomer(ctx, pool, *customerID)
+	touches, err := ledger.ForCustomer(ctx, pool, customerID)
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		enc := json.NewEncoder(a.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(touches)
+	if asJSON {
+		return printJSON(a, touches)
 	}
 	if len(touches) == 0 {
-		fmt.Fprintf(a.Out, "no touches for customer %s\n", *customerID)
+		fmt.Fprintf(a.Out, "no touches for customer %s\n", customerID)
 	}
 	for _, t := range touches {
 		fmt.Fprintf(a.Out, "%s  %-8s %-5s %-13s %s/%s %s\n", t.CreatedAt.Format(time.RFC3339), t.Status, t.Channel,

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 
@@ -43,9 +42,7 @@ func cmdReport(ctx context.Context, a *App, args []string) error {
 		}
 	}
 	if *asJSON {
-		enc := json.NewEncoder(a.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return printJSON(a, r)
 	}
 	return report.WriteText(a.Out, r)
 }

@@ -262,7 +262,8 @@ type rateLimitedOnce struct {
 func (s *rateLimitedOnce) Send(ctx context.Context, msg channel.Message) (channel.Receipt, error) {
 	if s.calls.Add(1) == 1 {
 		s.first.Store(time.Now().UnixNano())
-		return channel.Receipt{}, activities.RateLimited(2*time.Second, errors.New("429 Too Many Requests"))
+		return channel.Receipt{}, &channel.ProviderError{Provider: "test", Kind: channel.RateLimited, Status: 429,
+			Reason: "provider.rate_limited", RetryAfter: 2 * time.Second}
 	}
 	s.next.Store(time.Now().UnixNano())
 	return s.inner.Send(ctx, msg)

@@ -281,17 +281,27 @@ func formOf(p map[string]string) map[string][]string {
 	return out
 }
 
-func (h *Handler) twilioStatus(w http.ResponseWriter, r *http.Request) {
+// twilioForm reads and verifies a Twilio request and returns its form; on
+// failure it has answered the request and returns false.
+func (h *Handler) twilioForm(w http.ResponseWriter, r *http.Request) (map[string][]string, bool) {
 	body, ok := readBody(w, r)
 	if !ok {
-		return
+		return nil, false
 	}
 	params, code := h.verifyTwilio(r, body)
 	if code != 0 {
 		http.Error(w, http.StatusText(code), code)
+		return nil, false
+	}
+	return formOf(params), true
+}
+
+func (h *Handler) twilioStatus(w http.ResponseWriter, r *http.Request) {
+	form, ok := h.twilioForm(w, r)
+	if !ok {
 		return
 	}
-	st, err := ParseTwilioStatus(formOf(params))
+	st, err := ParseTwilioStatus(form)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -329,16 +339,11 @@ func twiml(w http.ResponseWriter, message string) {
 }
 
 func (h *Handler) twilioInbound(w http.ResponseWriter, r *http.Request) {
-	body, ok := readBody(w, r)
+	form, ok := h.twilioForm(w, r)
 	if !ok {
 		return
 	}
-	params, code := h.verifyTwilio(r, body)
-	if code != 0 {
-		http.Error(w, http.StatusText(code), code)
-		return
-	}
-	in, err := ParseInbound(formOf(params))
+	in, err := ParseInbound(form)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
